@@ -1,0 +1,100 @@
+// The interface every backend implements (reference, cpu, cuda). Backend-neutral code sees
+// only this: a backend prepares a model for one session, then runs batches on it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/model.hpp"
+
+namespace pfrt::core {
+
+struct BackendOptions {
+  uint32_t threads = 1;        // resolved: never 0
+  uint64_t affinity_mask = 0;  // 0: no pinning
+};
+
+using Clock = std::chrono::steady_clock;
+
+enum class StopReason { kNone, kCancelled, kDeadline };
+
+// What may stop a run early. Backends call check() between operators and between branches.
+struct RunControl {
+  Clock::time_point deadline = Clock::time_point::max();
+  // On the deadline: false -> the run fails (PFRT_DEADLINE_EXCEEDED); true -> the logits of the
+  // longest prefix of branches 1..k that all finished are returned (anytime inference).
+  bool best_prefix_on_deadline = false;
+  const std::atomic<bool>* cancel = nullptr;
+  // Test hook, called as each branch starts (e.g. to delay one branch); null in production.
+  void (*on_branch_start)(uint32_t branch, void* context) = nullptr;
+  void* hook_context = nullptr;
+
+  StopReason check() const {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return StopReason::kCancelled;
+    if (deadline != Clock::time_point::max() && Clock::now() >= deadline) return StopReason::kDeadline;
+    return StopReason::kNone;
+  }
+  void branch_started(uint32_t branch) const {
+    if (on_branch_start != nullptr) on_branch_start(branch, hook_context);
+  }
+};
+
+struct RunRequest {
+  const float* input = nullptr;  // batch x C x S x S, normalised
+  size_t batch = 0;
+  uint32_t branches = 0;         // prefix length asked for, 1..B
+  float* logits = nullptr;       // batch x K
+};
+
+// Where the time of the last run went, summed over the batch. branch_ms is sized to the
+// model's branch count when the session is made (no allocation per run).
+struct RunProfile {
+  double stem_ms = 0.0;
+  double branches_ms = 0.0;      // wall time of the branch phase (all branches, concurrent or not)
+  double head_ms = 0.0;          // merge + pooling + head
+  std::vector<double> branch_ms; // per branch: its own duration
+};
+
+struct RunStatus {
+  StopReason stopped = StopReason::kNone;  // kDeadline with branches_used > 0: a best-prefix answer
+  uint32_t branches_used = 0;              // prefix whose sum produced the logits (0: no logits)
+};
+
+// One session's prepared state (packed weights, buffers). Used by one thread at a time.
+class BackendSession {
+ public:
+  virtual ~BackendSession() = default;
+  // Runs the request; fills `profile`. Must not allocate in steady state.
+  virtual RunStatus run(const RunRequest& request, const RunControl& control, RunProfile& profile) = 0;
+  // One line on how the session runs, e.g. "reference: plain C++, 1 thread".
+  virtual std::string describe() const = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  // Empty when the backend can run here, else why not (e.g. "no CUDA device").
+  virtual std::string unavailable_reason() const { return {}; }
+  virtual std::unique_ptr<BackendSession> create_session(std::shared_ptr<const Model> model,
+                                                         const BackendOptions& options) const = 0;
+};
+
+// The backends built into this library, fastest first.
+const std::vector<const Backend*>& builtin_backends();
+// The backend of that name; throws an Error listing the built-in names when unknown.
+const Backend& find_backend(const std::string& name);
+// The first built-in backend that can run here.
+const Backend& default_backend();
+
+// Milliseconds between two time points.
+inline double elapsed_ms(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+}  // namespace pfrt::core

@@ -1,0 +1,313 @@
+// The C API: the library's only exported symbols. Every entry point catches everything and
+// turns it into a status plus this thread's last-error message.
+#include <algorithm>
+#include <chrono>
+#include <new>
+#include <string>
+
+#include "error.hpp"
+#include "format/model_spec.hpp"
+#include "backend/backend.hpp"
+#include "model/model.hpp"
+#include "pfrt/pfrt.h"
+#include "pfrt_version.hpp"
+#include "session/session.hpp"
+
+struct pfrt_model {
+  std::shared_ptr<const pfrt::core::Model> model;
+};
+
+struct pfrt_session {
+  pfrt_session(std::shared_ptr<const pfrt::core::Model> model, const pfrt::core::SessionOptions& options)
+      : session(std::move(model), options), description(session.describe()) {}
+  pfrt::core::Session session;
+  std::string description;
+};
+
+namespace {
+
+using pfrt::core::Error;
+
+thread_local std::string g_last_error;
+
+template <typename F>
+pfrt_status guarded(F&& body) {
+  try {
+    g_last_error.clear();
+    body();
+    return PFRT_OK;
+  } catch (const Error& e) {
+    g_last_error = e.what();
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    g_last_error = "out of memory";
+    return PFRT_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    g_last_error = std::string("internal error: ") + e.what();
+    return PFRT_INTERNAL_ERROR;
+  } catch (...) {
+    g_last_error = "internal error: unknown exception";
+    return PFRT_INTERNAL_ERROR;
+  }
+}
+
+void require(const void* pointer, const char* what) {
+  if (pointer == nullptr) pfrt::core::fail(PFRT_INVALID_ARGUMENT, std::string(what) + " must not be null");
+}
+
+template <typename Struct>
+void require_struct_size(const Struct* s, const char* what) {
+  if (s != nullptr && s->struct_size < sizeof(uint32_t)) {
+    pfrt::core::fail(PFRT_INVALID_ARGUMENT, std::string(what) + ".struct_size is not set (call its _init function)");
+  }
+}
+
+pfrt_status open_with(pfrt_model** out_model, const std::shared_ptr<const pfrt::core::Model>& model) {
+  *out_model = new pfrt_model{model};
+  return PFRT_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* pfrt_version(void) { return PFRT_VERSION_STRING; }
+
+uint32_t pfrt_format_version(void) { return pfrt::format::kFormatVersion; }
+
+const char* pfrt_status_string(pfrt_status status) {
+  switch (status) {
+    case PFRT_OK: return "ok";
+    case PFRT_INVALID_ARGUMENT: return "invalid argument";
+    case PFRT_IO_ERROR: return "i/o error";
+    case PFRT_INVALID_MODEL: return "invalid model";
+    case PFRT_UNSUPPORTED: return "unsupported";
+    case PFRT_BACKEND_ERROR: return "backend error";
+    case PFRT_OUT_OF_MEMORY: return "out of memory";
+    case PFRT_CANCELLED: return "cancelled";
+    case PFRT_DEADLINE_EXCEEDED: return "deadline exceeded";
+    case PFRT_INTERNAL_ERROR: return "internal error";
+  }
+  return "unknown status";
+}
+
+const char* pfrt_last_error(void) { return g_last_error.c_str(); }
+
+const char* pfrt_backend_name(size_t index) {
+  const auto& backends = pfrt::core::builtin_backends();
+  return index < backends.size() ? backends[index]->name() : nullptr;
+}
+
+pfrt_status pfrt_backend_check(const char* name) {
+  return guarded([&] {
+    require(name, "name");
+    const pfrt::core::Backend& backend = pfrt::core::find_backend(name);
+    if (std::string why = backend.unavailable_reason(); !why.empty()) {
+      pfrt::core::fail(PFRT_BACKEND_ERROR, std::string("backend '") + name + "' cannot run here: " + why);
+    }
+  });
+}
+
+pfrt_status pfrt_model_open(const char* path, pfrt_model** out_model) {
+  return guarded([&] {
+    require(out_model, "out_model");
+    *out_model = nullptr;
+    require(path, "path");
+    open_with(out_model, pfrt::core::Model::open(path));
+  });
+}
+
+pfrt_status pfrt_model_open_buffer(const void* data, size_t size, pfrt_model** out_model) {
+  return guarded([&] {
+    require(out_model, "out_model");
+    *out_model = nullptr;
+    if (size != 0) require(data, "data");
+    open_with(out_model, pfrt::core::Model::from_buffer(data, size));
+  });
+}
+
+void pfrt_model_close(pfrt_model* model) { delete model; }
+
+pfrt_status pfrt_model_get_info(const pfrt_model* model, pfrt_model_info* out_info) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_info, "out_info");
+    const pfrt::format::ModelConfig& c = model->model->config();
+    const pfrt::format::OperationCount ops = pfrt::format::operation_count(c);
+    pfrt_model_info info{};
+    info.image_size = c.image_size;
+    info.channels = c.channels;
+    info.patch_size = c.patch_size;
+    info.embed_dim = c.embed_dim;
+    info.heads = c.heads;
+    info.head_dim = c.head_dim;
+    info.mlp_dim = c.mlp_dim;
+    info.branches = c.branches;
+    info.blocks_per_branch = c.blocks_per_branch;
+    info.classes = c.classes;
+    info.tokens = c.tokens();
+    info.pooling = c.pooling == pfrt::format::Pooling::kMean ? PFRT_POOLING_MEAN : PFRT_POOLING_CLS;
+    info.training = pfrt_training(c.training);
+    info.parameters = model->model->parameter_count();
+    info.flops = ops.total(c.branches);
+    info.flops_per_branch = ops.per_branch;
+    info.file_size = model->model->file_size();
+    *out_info = info;
+  });
+}
+
+const char* pfrt_model_label(const pfrt_model* model, uint32_t class_index) {
+  if (model == nullptr) return nullptr;
+  const auto& labels = model->model->config().labels;
+  return class_index < labels.size() ? labels[class_index].c_str() : nullptr;
+}
+
+const char* pfrt_model_name(const pfrt_model* model) {
+  return model == nullptr ? nullptr : model->model->name().c_str();
+}
+
+const char* pfrt_model_metadata(const pfrt_model* model, const char* key) {
+  if (model == nullptr || key == nullptr) return nullptr;
+  const std::string* value = model->model->metadata(key);
+  return value ? value->c_str() : nullptr;
+}
+
+const float* pfrt_model_input_mean(const pfrt_model* model) {
+  return model == nullptr ? nullptr : model->model->config().mean.data();
+}
+
+const float* pfrt_model_input_std(const pfrt_model* model) {
+  return model == nullptr ? nullptr : model->model->config().std.data();
+}
+
+void pfrt_session_options_init(pfrt_session_options* options) {
+  if (options == nullptr) return;
+  *options = pfrt_session_options{};
+  options->struct_size = sizeof(pfrt_session_options);
+}
+
+pfrt_status pfrt_session_create(pfrt_model* model, const pfrt_session_options* options, pfrt_session** out_session) {
+  return guarded([&] {
+    require(out_session, "out_session");
+    *out_session = nullptr;
+    require(model, "model");
+    require_struct_size(options, "pfrt_session_options");
+    pfrt::core::SessionOptions opts;
+    if (options != nullptr) {
+      if (options->backend) opts.backend = options->backend;
+      opts.threads = options->threads;
+      opts.affinity_mask = options->affinity_mask;
+    }
+    *out_session = new pfrt_session(model->model, opts);
+  });
+}
+
+void pfrt_session_destroy(pfrt_session* session) { delete session; }
+
+const char* pfrt_session_backend(const pfrt_session* session) {
+  return session == nullptr ? nullptr : session->session.backend_name();
+}
+
+void pfrt_run_options_init(pfrt_run_options* options) {
+  if (options == nullptr) return;
+  *options = pfrt_run_options{};
+  options->struct_size = sizeof(pfrt_run_options);
+}
+
+pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_t input_floats, float* logits,
+                                size_t logits_floats, const pfrt_run_options* options, pfrt_run_result* result) {
+  return guarded([&] {
+    require(session, "session");
+    require_struct_size(options, "pfrt_run_options");
+    require_struct_size(result, "pfrt_run_result");
+    pfrt::core::RunOptions run;
+    if (options != nullptr) {
+      if (!(options->budget_ms >= 0.0) || options->deadline_ns < 0) {
+        pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms and deadline_ns must not be negative");
+      }
+      if (options->deadline_mode != PFRT_DEADLINE_FAIL && options->deadline_mode != PFRT_DEADLINE_BEST_PREFIX) {
+        pfrt::core::fail(PFRT_INVALID_ARGUMENT, "unknown deadline_mode " + std::to_string(int(options->deadline_mode)));
+      }
+      run.branches = options->branches;
+      using pfrt::core::Clock;
+      if (options->deadline_ns > 0) run.deadline = Clock::time_point(std::chrono::nanoseconds(options->deadline_ns));
+      if (options->budget_ms > 0.0) {
+        const auto budget = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double, std::milli>(std::min(options->budget_ms, 1e12)));
+        run.deadline = std::min(run.deadline, Clock::now() + budget);
+      }
+      run.best_prefix_on_deadline = options->deadline_mode == PFRT_DEADLINE_BEST_PREFIX;
+    }
+    const pfrt::core::RunOutcome outcome = session->session.run(input, input_floats, logits, logits_floats, run);
+    if (result != nullptr) {
+      result->branches_used = outcome.branches_used;
+      result->batch = uint32_t(outcome.batch);
+      result->deadline_reached = outcome.deadline_reached ? 1 : 0;
+      result->elapsed_ms = outcome.elapsed_ms;
+    }
+  });
+}
+
+pfrt_status pfrt_session_cancel(pfrt_session* session) {
+  return guarded([&] {
+    require(session, "session");
+    session->session.cancel();
+  });
+}
+
+pfrt_status pfrt_session_profile(const pfrt_session* session, pfrt_profile* profile, double* branch_ms,
+                                 size_t branch_capacity) {
+  return guarded([&] {
+    require(session, "session");
+    require(profile, "profile");
+    require_struct_size(profile, "pfrt_profile");
+    if (branch_capacity > 0) require(branch_ms, "branch_ms");
+    const pfrt::core::RunProfile& p = session->session.last_profile();
+    profile->stem_ms = p.stem_ms;
+    profile->branches_ms = p.branches_ms;
+    profile->head_ms = p.head_ms;
+    profile->longest_branch_ms = p.branch_ms.empty() ? 0.0 : *std::max_element(p.branch_ms.begin(), p.branch_ms.end());
+    const size_t n = std::min(branch_capacity, p.branch_ms.size());
+    std::copy(p.branch_ms.begin(), p.branch_ms.begin() + long(n), branch_ms);
+    profile->branches = uint32_t(n);
+  });
+}
+
+const char* pfrt_session_describe(const pfrt_session* session) {
+  return session == nullptr ? nullptr : session->description.c_str();
+}
+
+uint32_t pfrt_session_threads(const pfrt_session* session) {
+  return session == nullptr ? 0 : session->session.threads();
+}
+
+pfrt_status pfrt_session_run(pfrt_session* session, const float* input, size_t input_floats, float* logits,
+                             size_t logits_floats) {
+  return pfrt_session_run_ex(session, input, input_floats, logits, logits_floats, nullptr, nullptr);
+}
+
+pfrt_status pfrt_model_normalize_u8(const pfrt_model* model, const uint8_t* pixels_hwc, size_t pixel_count,
+                                    float* input, size_t input_floats) {
+  return guarded([&] {
+    require(model, "model");
+    require(pixels_hwc, "pixels");
+    require(input, "input");
+    const pfrt::format::ModelConfig& c = model->model->config();
+    const size_t n = size_t(c.image_floats());
+    if (pixel_count != n || input_floats < n) {
+      pfrt::core::fail(PFRT_INVALID_ARGUMENT, "an image for this model is " + std::to_string(c.image_size) + "x" +
+                                                  std::to_string(c.image_size) + "x" + std::to_string(c.channels) +
+                                                  " = " + std::to_string(n) + " values; got " +
+                                                  std::to_string(pixel_count) + " pixels and room for " +
+                                                  std::to_string(input_floats) + " floats");
+    }
+    const size_t plane = size_t(c.image_size) * c.image_size;
+    for (size_t ch = 0; ch < c.channels; ++ch) {
+      const float scale = 1.0f / (255.0f * c.std[ch]);
+      const float shift = c.mean[ch] / c.std[ch];
+      for (size_t i = 0; i < plane; ++i) input[ch * plane + i] = float(pixels_hwc[i * c.channels + ch]) * scale - shift;
+    }
+  });
+}
+
+}  // extern "C"

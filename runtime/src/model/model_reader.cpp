@@ -1,0 +1,213 @@
+#include "model/model_reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "error.hpp"
+#include "pfrt_generated.h"
+
+namespace pfrt::core {
+
+namespace {
+
+namespace fb = pfrt::fb;
+
+constexpr size_t kSizePrefixBytes = sizeof(flatbuffers::uoffset_t);
+constexpr size_t kIdentifierOffset = kSizePrefixBytes + sizeof(flatbuffers::uoffset_t);
+constexpr size_t kIdentifierBytes = flatbuffers::kFileIdentifierLength;
+constexpr size_t kTensorAlignment = 64;
+
+[[noreturn]] void invalid(const std::string& origin, const std::string& what) {
+  fail(PFRT_INVALID_MODEL, origin + ": " + what);
+}
+
+std::string printable(const uint8_t* bytes, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = bytes[i];
+    if (c >= 0x20 && c < 0x7f) {
+      s += char(c);
+    } else {
+      static const char hex[] = "0123456789abcdef";
+      s += "\\x";
+      s += hex[c >> 4];
+      s += hex[c & 15];
+    }
+  }
+  return s;
+}
+
+uint32_t read_le32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+void check_envelope(const uint8_t* data, size_t size, const std::string& origin) {
+  if (size < kIdentifierOffset + kIdentifierBytes) {
+    invalid(origin, "truncated: " + std::to_string(size) + " bytes is too short for a pfrt model header");
+  }
+  if (std::memcmp(data + kIdentifierOffset, fb::ModelIdentifier(), kIdentifierBytes) != 0) {
+    invalid(origin, "not a pfrt model: file identifier is '" + printable(data + kIdentifierOffset, kIdentifierBytes) +
+                        "', expected '" + fb::ModelIdentifier() + "'");
+  }
+  const uint64_t recorded = uint64_t(read_le32(data)) + kSizePrefixBytes;
+  if (recorded > size) {
+    invalid(origin, "truncated: the header records " + std::to_string(recorded) + " bytes but only " +
+                        std::to_string(size) + " are present");
+  }
+  if (recorded < size) {
+    invalid(origin, "has " + std::to_string(size - recorded) + " unexpected bytes after the " +
+                        std::to_string(recorded) + " bytes its header records");
+  }
+  flatbuffers::Verifier::Options options;
+  options.max_depth = 16;
+  options.max_tables = 1u << 22;
+  options.check_alignment = true;
+  flatbuffers::Verifier verifier(data, size, options);
+  if (!fb::VerifySizePrefixedModelBuffer(verifier)) {
+    invalid(origin, "corrupt: FlatBuffers verification failed (an offset, length or required field is invalid)");
+  }
+}
+
+void check_versions(const fb::Model& model, const std::string& origin) {
+  if (model.format_version() == 0 || model.min_reader_version() == 0) {
+    invalid(origin, "corrupt: format_version and min_reader_version must be at least 1");
+  }
+  if (model.min_reader_version() > format::kFormatVersion) {
+    fail(PFRT_UNSUPPORTED, origin + ": written in pfrt format version " + std::to_string(model.format_version()) +
+                               ", which needs a reader of version " + std::to_string(model.min_reader_version()) +
+                               " or newer; this runtime reads format version " +
+                               std::to_string(format::kFormatVersion) + ": upgrade pfrt");
+  }
+}
+
+template <typename Enum>
+Enum checked_enum(int value, int max, const char* field, const std::string& origin) {
+  if (value < 0 || value > max) {
+    fail(PFRT_UNSUPPORTED, origin + ": config field '" + field + "' has value " + std::to_string(value) +
+                               ", which this runtime does not know (newer file?)");
+  }
+  return Enum(value);
+}
+
+std::vector<float> to_vector(const flatbuffers::Vector<float>* v) {
+  return v ? std::vector<float>(v->begin(), v->end()) : std::vector<float>{};
+}
+
+format::ModelConfig read_config(const fb::Config& c, const std::string& origin) {
+  format::ModelConfig config;
+  config.image_size = c.image_size();
+  config.channels = c.channels();
+  config.patch_size = c.patch_size();
+  config.embed_dim = c.embed_dim();
+  config.heads = c.heads();
+  config.head_dim = c.head_dim();
+  config.mlp_dim = c.mlp_dim();
+  config.branches = c.branches();
+  config.blocks_per_branch = c.blocks_per_branch();
+  config.classes = c.classes();
+  config.pooling = checked_enum<format::Pooling>(int(c.pooling()), 1, "pooling", origin);
+  config.residual = checked_enum<format::Residual>(int(c.residual()), 1, "residual", origin);
+  config.gelu = checked_enum<format::Gelu>(int(c.gelu()), 1, "gelu", origin);
+  config.training = checked_enum<format::TrainingMode>(int(c.training()), 2, "training", origin);
+  config.layernorm_eps = c.layernorm_eps();
+  config.merge_weights = to_vector(c.merge_weights());
+  config.mean = to_vector(c.mean());
+  config.std = to_vector(c.std());
+  if (c.labels()) {
+    for (const flatbuffers::String* label : *c.labels()) config.labels.push_back(label ? label->str() : std::string());
+  }
+  if (std::string problem = format::validate(config); !problem.empty()) invalid(origin, problem);
+  return config;
+}
+
+const char* dtype_name(fb::DType dtype) {
+  const char* name = fb::EnumNameDType(dtype);
+  return name[0] ? name : "unknown";
+}
+
+// Checks every tensor against the spec the config implies and returns pointers to their data.
+std::map<std::string, const float*> read_tensors(const fb::Model& model, const format::ModelConfig& config,
+                                                 const uint8_t* base, const std::string& origin) {
+  std::map<std::string, const fb::Tensor*> by_name;
+  if (model.tensors()) {
+    for (const fb::Tensor* t : *model.tensors()) {
+      if (!by_name.emplace(t->name()->str(), t).second) invalid(origin, "tensor '" + t->name()->str() + "' appears twice");
+    }
+  }
+  std::map<std::string, const float*> tensors;
+  std::vector<std::pair<const uint8_t*, const uint8_t*>> ranges;
+  for (const format::TensorSpec& spec : format::expected_tensors(config)) {
+    auto it = by_name.find(spec.name);
+    if (it == by_name.end()) invalid(origin, "missing tensor '" + spec.name + "' " + format::shape_string(spec.shape));
+    const fb::Tensor& t = *it->second;
+    if (t.dtype() != fb::DType::F32) {
+      fail(PFRT_UNSUPPORTED, origin + ": tensor '" + spec.name + "' has dtype " + dtype_name(t.dtype()) +
+                                 "; this runtime runs f32 weights only");
+    }
+    const std::vector<int64_t> shape = t.shape() ? std::vector<int64_t>(t.shape()->begin(), t.shape()->end())
+                                                 : std::vector<int64_t>{};
+    if (shape != spec.shape) {
+      invalid(origin, "tensor '" + spec.name + "' has shape " + format::shape_string(shape) + ", the config needs " +
+                          format::shape_string(spec.shape));
+    }
+    const uint64_t expected_bytes = format::element_count(shape) * sizeof(float);
+    const uint64_t actual_bytes = t.data() ? t.data()->size() : 0;
+    if (actual_bytes != expected_bytes) {
+      invalid(origin, "tensor '" + spec.name + "' holds " + std::to_string(actual_bytes) + " bytes of data; shape " +
+                          format::shape_string(shape) + " in f32 needs " + std::to_string(expected_bytes));
+    }
+    const uint8_t* begin = t.data()->data();
+    const size_t offset = size_t(begin - base);
+    if (offset % kTensorAlignment != 0) {
+      invalid(origin, "tensor '" + spec.name + "' data at file offset " + std::to_string(offset) + " is not " +
+                          std::to_string(kTensorAlignment) + "-byte aligned");
+    }
+    ranges.emplace_back(begin, begin + actual_bytes);
+    tensors.emplace(spec.name, reinterpret_cast<const float*>(begin));
+    by_name.erase(it);
+  }
+  if (!by_name.empty()) {
+    invalid(origin, "unexpected tensor '" + by_name.begin()->first + "' (not part of a model with this config; " +
+                        std::to_string(by_name.size()) + " such tensor(s))");
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i].first < ranges[i - 1].second) {
+      invalid(origin, "corrupt: the data of two tensors overlap at file offset " +
+                          std::to_string(ranges[i].first - base));
+    }
+  }
+  return tensors;
+}
+
+}  // namespace
+
+ModelContents read_model(const uint8_t* data, size_t size, const std::string& origin) {
+  check_envelope(data, size, origin);
+  const fb::Model& model = *fb::GetSizePrefixedModel(data);
+  check_versions(model, origin);
+
+  ModelContents contents;
+  contents.config = read_config(*model.config(), origin);
+  contents.tensors = read_tensors(model, contents.config, data, origin);
+  if (model.name()) contents.name = model.name()->str();
+  const std::pair<const char*, const flatbuffers::String*> header[] = {
+      {"producer", model.producer()},
+      {"producer_version", model.producer_version()},
+      {"source_sha256", model.source_sha256()},
+  };
+  for (const auto& [key, value] : header) {
+    if (value) contents.metadata[key] = value->str();
+  }
+  if (model.metadata()) {
+    for (const fb::KeyValue* kv : *model.metadata()) {
+      contents.metadata.emplace(kv->key()->str(), kv->value() ? kv->value()->str() : std::string());
+    }
+  }
+  return contents;
+}
+
+}  // namespace pfrt::core

@@ -1,0 +1,99 @@
+#include "reference/ops.hpp"
+
+#include <cmath>
+#include <vector>
+
+namespace pfrt::reference {
+
+void linear(const float* x, size_t rows, size_t in, const float* w, const float* bias, size_t out, float* y) {
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t o = 0; o < out; ++o) {
+      double acc = bias ? bias[o] : 0.0;
+      for (size_t i = 0; i < in; ++i) acc += double(x[r * in + i]) * double(w[o * in + i]);
+      y[r * out + o] = float(acc);
+    }
+  }
+}
+
+void layer_norm(const float* x, size_t rows, size_t dim, const float* gamma, const float* beta, float eps, float* y) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * dim;
+    double mean = 0.0;
+    for (size_t i = 0; i < dim; ++i) mean += row[i];
+    mean /= double(dim);
+    double var = 0.0;
+    for (size_t i = 0; i < dim; ++i) var += (row[i] - mean) * (row[i] - mean);
+    var /= double(dim);  // biased variance, as torch.nn.LayerNorm
+    const double inv = 1.0 / std::sqrt(var + double(eps));
+    for (size_t i = 0; i < dim; ++i) y[r * dim + i] = float((row[i] - mean) * inv * gamma[i] + beta[i]);
+  }
+}
+
+void gelu(float* x, size_t n, format::Gelu form) {
+  for (size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    if (form == format::Gelu::kErf) {
+      x[i] = float(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))));
+    } else {
+      const double k = std::sqrt(2.0 / 3.14159265358979323846);
+      x[i] = float(0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v))));
+    }
+  }
+}
+
+void softmax_rows(float* x, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* row = x + r * cols;
+    double max = row[0];
+    for (size_t c = 1; c < cols; ++c) max = std::fmax(max, double(row[c]));
+    double sum = 0.0;
+    for (size_t c = 0; c < cols; ++c) sum += std::exp(row[c] - max);
+    for (size_t c = 0; c < cols; ++c) row[c] = float(std::exp(row[c] - max) / sum);
+  }
+}
+
+void attention(const float* qkv, size_t tokens, size_t heads, size_t head_dim, float* out) {
+  const size_t inner = heads * head_dim;
+  const size_t stride = 3 * inner;
+  const double scale = 1.0 / std::sqrt(double(head_dim));
+  std::vector<float> scores(tokens * tokens);
+  for (size_t h = 0; h < heads; ++h) {
+    const float* q = qkv + h * head_dim;
+    const float* k = qkv + inner + h * head_dim;
+    const float* v = qkv + 2 * inner + h * head_dim;
+    for (size_t i = 0; i < tokens; ++i) {
+      for (size_t j = 0; j < tokens; ++j) {
+        double dot = 0.0;
+        for (size_t e = 0; e < head_dim; ++e) dot += double(q[i * stride + e]) * double(k[j * stride + e]);
+        scores[i * tokens + j] = float(dot * scale);
+      }
+    }
+    softmax_rows(scores.data(), tokens, tokens);
+    for (size_t i = 0; i < tokens; ++i) {
+      for (size_t e = 0; e < head_dim; ++e) {
+        double acc = 0.0;
+        for (size_t j = 0; j < tokens; ++j) acc += double(scores[i * tokens + j]) * double(v[j * stride + e]);
+        out[i * inner + h * head_dim + e] = float(acc);
+      }
+    }
+  }
+}
+
+void gather_patches(const float* image, size_t channels, size_t image_size, size_t patch, float* patches) {
+  const size_t grid = image_size / patch;
+  size_t n = 0;
+  for (size_t gy = 0; gy < grid; ++gy) {
+    for (size_t gx = 0; gx < grid; ++gx) {
+      for (size_t py = 0; py < patch; ++py) {
+        for (size_t px = 0; px < patch; ++px) {
+          for (size_t c = 0; c < channels; ++c) {
+            const size_t y = gy * patch + py, x = gx * patch + px;
+            patches[n++] = image[(c * image_size + y) * image_size + x];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace pfrt::reference

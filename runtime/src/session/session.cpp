@@ -1,0 +1,99 @@
+#include "session/session.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "error.hpp"
+
+namespace pfrt::core {
+
+uint32_t online_cores() {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? uint32_t(n) : 1;
+}
+
+namespace {
+
+// More threads than this is surely a mistake (and would exhaust memory for stacks).
+constexpr int32_t kMaxThreads = 1024;
+
+void check_request(const format::ModelConfig& c, const float* input, size_t input_floats, const float* logits,
+                   size_t logits_floats, uint32_t branches) {
+  if (input == nullptr || logits == nullptr) fail(PFRT_INVALID_ARGUMENT, "input and logits must not be null");
+  const uint64_t image = c.image_floats();
+  if (input_floats == 0 || input_floats % image != 0) {
+    fail(PFRT_INVALID_ARGUMENT, "input has " + std::to_string(input_floats) + " floats; the model takes batches of " +
+                                    std::to_string(c.channels) + "x" + std::to_string(c.image_size) + "x" +
+                                    std::to_string(c.image_size) + " = " + std::to_string(image) + " floats per image");
+  }
+  const size_t batch = size_t(input_floats / image);
+  if (logits_floats / c.classes < batch) {
+    fail(PFRT_INVALID_ARGUMENT, "logits buffer holds " + std::to_string(logits_floats) + " floats; a batch of " +
+                                    std::to_string(batch) + " needs " + std::to_string(batch * c.classes));
+  }
+  if (branches > c.branches) {
+    fail(PFRT_INVALID_ARGUMENT, "prefix of " + std::to_string(branches) + " branches requested; the model has " +
+                                    std::to_string(c.branches));
+  }
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : model_(std::move(model)) {
+  if (options.threads < 0 || options.threads > kMaxThreads) {
+    fail(PFRT_INVALID_ARGUMENT, "threads must be between 0 (all cores) and " + std::to_string(kMaxThreads) + ", got " +
+                                    std::to_string(options.threads));
+  }
+  backend_ = options.backend.empty() ? &default_backend() : &find_backend(options.backend);
+  if (std::string why = backend_->unavailable_reason(); !why.empty()) {
+    fail(PFRT_BACKEND_ERROR, std::string("backend '") + backend_->name() + "' cannot run here: " + why);
+  }
+  options_.threads = options.threads == 0 ? online_cores() : uint32_t(options.threads);
+  options_.affinity_mask = options.affinity_mask;
+  state_ = backend_->create_session(model_, options_);
+  profile_.branch_ms.assign(model_->config().branches, 0.0);
+}
+
+RunOutcome Session::run(const float* input, size_t input_floats, float* logits, size_t logits_floats,
+                        const RunOptions& options) {
+  const format::ModelConfig& c = model_->config();
+  check_request(c, input, input_floats, logits, logits_floats, options.branches);
+  RunRequest request;
+  request.input = input;
+  request.batch = size_t(input_floats / c.image_floats());
+  request.branches = options.branches == 0 ? c.branches : options.branches;
+  request.logits = logits;
+
+  RunControl control;
+  control.deadline = options.deadline;
+  control.best_prefix_on_deadline = options.best_prefix_on_deadline;
+  control.cancel = &cancel_;
+  control.on_branch_start = hook_;
+  control.hook_context = hook_context_;
+
+  profile_.stem_ms = profile_.branches_ms = profile_.head_ms = 0.0;
+  std::fill(profile_.branch_ms.begin(), profile_.branch_ms.end(), 0.0);
+  cancel_.store(false, std::memory_order_relaxed);
+  const Clock::time_point start = Clock::now();
+  const RunStatus status = state_->run(request, control, profile_);
+  const double elapsed = elapsed_ms(start, Clock::now());
+  cancel_.store(false, std::memory_order_relaxed);
+
+  if (status.stopped == StopReason::kCancelled) {
+    fail(PFRT_CANCELLED, "run cancelled after " + std::to_string(elapsed) + " ms");
+  }
+  if (status.stopped == StopReason::kDeadline && status.branches_used == 0) {
+    fail(PFRT_DEADLINE_EXCEEDED, "deadline passed after " + std::to_string(elapsed) + " ms, before " +
+                                     (options.best_prefix_on_deadline ? std::string("the first branch finished")
+                                                                      : std::string("the run finished")));
+  }
+  RunOutcome outcome;
+  outcome.elapsed_ms = elapsed;
+  outcome.branches_used = status.branches_used;
+  outcome.batch = request.batch;
+  outcome.deadline_reached = status.stopped == StopReason::kDeadline;
+  return outcome;
+}
+
+}  // namespace pfrt::core

@@ -1,0 +1,112 @@
+// Numerical parity with PyTorch: random-weight models of several shapes (tests/make_fixtures.py)
+// are converted with the converter library, run on every backend built in, for the full model
+// and every prefix of branches, and compared with the logits PyTorch computed for the same
+// inputs. Tolerance: max |pfrt - torch| <= 1e-4 * max(1, max |torch logit|).
+// Exits 77 (skipped) when the fixtures were not generated (no PyTorch).
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "convert.hpp"
+#include "pfrt/pfrt.hpp"
+#include "support/test_models.hpp"
+
+namespace {
+
+const std::string kFixtures = PFRT_FIXTURE_DIR;
+
+std::vector<float> read_floats(const std::string& path) {
+  const std::vector<uint8_t> bytes = pfrt::test::read_file(path);
+  std::vector<float> v(bytes.size() / 4);
+  std::memcpy(v.data(), bytes.data(), v.size() * 4);
+  return v;
+}
+
+std::vector<std::string> fixture_names() {
+  std::ifstream in(kFixtures + "/index.txt");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) names.push_back(line);
+  }
+  return names;
+}
+
+std::vector<std::string> runnable_backends() {
+  std::vector<std::string> names;
+  for (size_t i = 0; const char* name = pfrt_backend_name(i); ++i) {
+    if (pfrt_backend_check(name) == PFRT_OK) names.push_back(name);
+  }
+  return names;
+}
+
+// Returns max |a - b| / max(1, max |b|).
+double relative_error(const float* a, const float* b, size_t n) {
+  double diff = 0.0, scale = 1.0;
+  for (size_t i = 0; i < n; ++i) {
+    diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
+    scale = std::max(scale, std::fabs(double(b[i])));
+  }
+  return diff / scale;
+}
+
+}  // namespace
+
+TEST_CASE("logits match PyTorch on every fixture, backend and prefix") {
+  const std::vector<std::string> names = fixture_names();
+  REQUIRE(!names.empty());
+  const std::vector<std::string> backends = runnable_backends();
+  REQUIRE(!backends.empty());
+  for (const std::string& name : names) {
+    const std::string dir = kFixtures + "/" + name;
+    pfrt::convert::ConvertOptions options;
+    options.config_path = dir + "/config.json";
+    options.weights_path = dir + "/model.safetensors";
+    options.output_path = dir + "/model.pfrt";
+    pfrt::convert::convert(options);
+
+    const pfrt::Model model = pfrt::Model::open(options.output_path);
+    const pfrt::ModelInfo info = model.info();
+    const std::vector<float> input = read_floats(dir + "/input.f32");
+    const std::vector<float> expected = read_floats(dir + "/logits.f32");
+    const std::vector<float> prefixes = read_floats(dir + "/prefix_logits.f32");
+    const size_t batch = input.size() / model.image_floats();
+    REQUIRE(expected.size() == batch * info.classes);
+    REQUIRE(prefixes.size() == info.branches * batch * info.classes);
+
+    for (const std::string& backend : backends) {
+      CAPTURE(name);
+      CAPTURE(backend);
+      pfrt::Session session(model, {backend, 0, 0});
+      const std::vector<float> logits = session.run(input);
+      const double err = relative_error(logits.data(), expected.data(), expected.size());
+      CHECK_MESSAGE(err <= 1e-4, name << " on " << backend << ": relative error " << err);
+      for (uint32_t k = 1; k <= info.branches; ++k) {
+        CAPTURE(k);
+        const std::vector<float> prefix = session.run(input, pfrt::RunOptions{k});
+        const float* want = prefixes.data() + (k - 1) * batch * info.classes;
+        const double prefix_err = relative_error(prefix.data(), want, prefix.size());
+        CHECK_MESSAGE(prefix_err <= 1e-4, name << " prefix " << k << " on " << backend << ": " << prefix_err);
+      }
+      MESSAGE(name << " on " << backend << ": relative error " << err);
+    }
+  }
+}
+
+int main(int argc, char** argv) {
+  struct stat st {};
+  if (::stat((kFixtures + "/index.txt").c_str(), &st) != 0) {
+    std::printf("parity fixtures not found in %s (they need PyTorch: apt-get install python3-torch): skipped\n",
+                kFixtures.c_str());
+    return 77;
+  }
+  doctest::Context context(argc, argv);
+  return context.run();
+}
