@@ -9,7 +9,7 @@ set -eu
 BUILD_PACKAGES="g++ cmake ninja-build pkg-config git ca-certificates
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libtbb-dev
   libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev doctest-dev libstb-dev"
-TEST_PACKAGES="python3 python3-torch python3-numpy dataset-fashion-mnist clang libclang-rt-14-dev"
+TEST_PACKAGES="python3 python3-torch python3-numpy libopenblas0-pthread dataset-fashion-mnist clang libclang-rt-14-dev"
 
 packages=$BUILD_PACKAGES
 for arg in "$@"; do
