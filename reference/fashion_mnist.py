@@ -62,11 +62,11 @@ def load(split: str, folder: str = DEFAULT_DIR) -> Tuple[np.ndarray, np.ndarray]
         raise DatasetError(f"{split}: {len(images)} images but {len(labels)} labels")
     if labels.max() >= len(LABELS):
         raise DatasetError(f"{split}: label {labels.max()} out of range")
-    return images, labels
+    return images.copy(), labels.copy()  # writable copies (the files may be mapped read-only)
 
 
 def normalise(images_u8) -> "torch.Tensor":  # noqa: F821
     """uint8 [N, 28, 28] -> float [N, 1, 28, 28], (pixel / 255 - mean) / std."""
     import torch
-    x = torch.from_numpy(np.ascontiguousarray(images_u8)).float().div_(255.0)
+    x = torch.from_numpy(np.array(images_u8, dtype=np.uint8, copy=True)).float().div_(255.0)
     return x.sub_(MEAN).div_(STD).unsqueeze(1)
