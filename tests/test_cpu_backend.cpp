@@ -1,6 +1,7 @@
 // The cpu backend against the reference backend on random models of several shapes (both
 // residual forms, both GELUs, cls/mean pooling, with and without output projection, merge
-// weights, several blocks per branch), batches 1 and 3, every prefix, threads 1/2/3/8.
+// weights, several blocks per branch), batches 1 and 3, every prefix with threads 1 and 2, the
+// first and the full prefix with threads 3 and 8.
 // Tolerance: max |cpu - reference| <= 1e-4 * max(1, max |reference|) (as the PyTorch parity
 // test). Results must also be bitwise identical across thread counts and across sessions.
 #include <doctest/doctest.h>
@@ -121,6 +122,7 @@ TEST_CASE("cpu backend equals the reference on every shape, batch, prefix and th
         CAPTURE(threads);
         core::Session cpu(model, {"cpu", threads, 0});
         for (uint32_t p = 1; p <= k.config.branches; ++p) {
+          if (threads > 2 && p != 1 && p != k.config.branches) continue;  // keep the suite fast
           CAPTURE(p);
           const std::vector<float> got = run(cpu, input, p);
           CHECK(relative_error(got, want[p - 1]) <= 1e-4);

@@ -19,10 +19,12 @@ void gather_patches(const float* images, size_t channels, size_t image_size, siz
         patches += patch;
         continue;
       }
-      for (size_t px = 0; px < patch; ++px) {
-        const size_t x = gx * patch + px;
-        for (size_t c = 0; c < channels; ++c) *patches++ = image[(c * image_size + y) * image_size + x];
+      // Channel by channel: contiguous reads along the image row, writes C apart.
+      for (size_t c = 0; c < channels; ++c) {
+        const float* src = image + (c * image_size + y) * image_size + gx * patch;
+        for (size_t px = 0; px < patch; ++px) patches[px * channels + c] = src[px];
       }
+      patches += patch * channels;
     }
   }
 }
