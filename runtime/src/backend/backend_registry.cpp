@@ -1,12 +1,13 @@
 #include "backend/backend.hpp"
 
+#include "cpu/cpu_backend.hpp"
 #include "error.hpp"
 #include "reference/reference_backend.hpp"
 
 namespace pfrt::core {
 
 const std::vector<const Backend*>& builtin_backends() {
-  static const std::vector<const Backend*> backends = {&reference_backend()};
+  static const std::vector<const Backend*> backends = {&cpu::cpu_backend(), &reference_backend()};
   return backends;
 }
 

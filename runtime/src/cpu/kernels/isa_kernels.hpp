@@ -1,0 +1,26 @@
+// The kernels of one instruction set. Every kernel source is compiled once per ISA the build
+// targets (on x86-64: AVX-512, AVX2+FMA and the SSE2 baseline; elsewhere the baseline only),
+// each time with PFRT_KERNEL_ISA naming the namespace and the compiler flags of that ISA;
+// dispatch.cpp picks one set at start-up. No include guard: dispatch.cpp includes this once
+// per ISA. Kernel sources use no inline function of another header (an inline function
+// compiled for AVX-512 could be the copy the linker keeps for every caller).
+#include <cstddef>
+
+#ifndef PFRT_KERNEL_ISA
+#error "PFRT_KERNEL_ISA must name the instruction set these kernels are compiled for"
+#endif
+
+namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA {
+
+void layer_norm(const float* x, size_t x_stride, size_t rows, size_t dim, const float* gamma, const float* beta,
+                float eps, float* y, size_t y_stride);
+void gelu_erf(float* x, size_t n);
+void gelu_tanh(float* x, size_t n);
+size_t attention_scratch_floats(size_t tokens, size_t head_dim);
+void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
+                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch);
+void add(const float* a, const float* b, float* y, size_t n);
+void accumulate(const float* x, float w, float* y, size_t n);
+void mean_rows(const float* x, size_t rows, size_t dim, float* y);
+
+}  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA

@@ -1,0 +1,48 @@
+// The operators the CPU backend computes itself (everything but the static-weight GEMMs, which
+// XNNPACK runs). Plain loops shaped for the compiler's vectoriser, compiled per instruction
+// set (isa_kernels.hpp) and dispatched here (dispatch.cpp); each is tested against
+// reference/ops on random inputs of odd sizes (tests/test_cpu_kernels.cpp).
+#pragma once
+
+#include <cstddef>
+
+#include "format/model_spec.hpp"
+
+namespace pfrt::cpu::kernels {
+
+// The instruction set whose kernels this process uses: "avx512", "avx2+fma", "sse2", "neon".
+const char* kernel_isa();
+
+// --- layer_norm.cpp
+// Each of `rows` rows of `dim` values (row i at x + i * x_stride) normalised, scaled by gamma
+// and shifted by beta into y + i * y_stride. y may equal x.
+void layer_norm(const float* x, size_t x_stride, size_t rows, size_t dim, const float* gamma, const float* beta,
+                float eps, float* y, size_t y_stride);
+
+// --- gelu.cpp
+// In place: x = GELU(x) in the erf form or the tanh approximation.
+void gelu(float* x, size_t n, format::Gelu form);
+
+// --- attention.cpp
+// Scratch floats attention_head needs for `tokens` keys of `head_dim` values.
+size_t attention_scratch_floats(size_t tokens, size_t head_dim);
+// One head of one image: out[i] = softmax(q_i K^T * scale) V for the first `queries` rows.
+// q, k, v: rows of head_dim values, `qkv_stride` apart (the QKV GEMM's output, head-major);
+// out rows `out_stride` apart. scratch: attention_scratch_floats(tokens, head_dim) floats.
+void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
+                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch);
+
+// --- elementwise.cpp (gather_patches: patches.cpp)
+// y[i] = a[i] + b[i] (the residual add). y may equal a or b.
+void add(const float* a, const float* b, float* y, size_t n);
+// y[i] += w * x[i] (one term of the merge).
+void accumulate(const float* x, float w, float* y, size_t n);
+// y[e] = mean over `rows` rows of x (rows `dim` apart) of x[., e].
+void mean_rows(const float* x, size_t rows, size_t dim, float* y);
+// The stem's patch gather for patch rows [first, first + count) of a batch of images
+// [batch, C, S, S]; patch row r is patch r % N of image r / N (N patches per image), flattened
+// (row-in-patch, column-in-patch, channel) with channel fastest, as reference::gather_patches.
+void gather_patches(const float* images, size_t channels, size_t image_size, size_t patch, size_t first,
+                    size_t count, float* patches);
+
+}  // namespace pfrt::cpu::kernels

@@ -1,0 +1,54 @@
+// The state of one cpu-backend session, shared by the files that run its parts: the
+// XNNPACK operators of every branch, and per branch slot a thread pool and an activation
+// arena. Built once in CpuSession's constructor; run() only reads the layout.
+#pragma once
+
+#include <pthreadpool.h>
+
+#include <memory>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "cpu/arena.hpp"
+#include "cpu/fully_connected.hpp"
+
+namespace pfrt::cpu {
+
+struct PoolDeleter {
+  void operator()(pthreadpool* pool) const { pthreadpool_destroy(pool); }
+};
+using Pool = std::unique_ptr<pthreadpool, PoolDeleter>;
+
+// Operators of one block; `out` is empty when the model has no output projection.
+struct BlockOps {
+  FullyConnected qkv, out, fc1, fc2;
+};
+
+// A branch slot: runs one branch at a time on one thread plus its pool (null: no workers).
+// Buffers hold the whole batch (batch x tokens rows); `c_*` hold one row per image for the
+// class-token-only last block.
+struct Slot {
+  Pool pool;
+  uint32_t pool_flags = 0;  // for the slot's own pthreadpool calls (attention)
+  FullyConnected stem;  // the patch embedding, for this slot's share of the stem rows
+  Arena arena;
+  float *z, *normed, *qkv, *attended, *update, *hidden;
+  float *c_attended, *c_update, *c_z, *c_normed, *c_hidden;
+  float* attention_scratch;  // one scratch per (image, head) work item
+  size_t attention_scratch_floats;
+};
+
+// Everything a branch run needs to know besides the slot.
+struct BranchJob {
+  const core::Model* model;
+  const std::vector<BlockOps>* ops;  // the branch's blocks
+  const std::vector<core::BlockWeights>* weights;
+  const float* x0;                   // batch x tokens x D, the stem's output
+  size_t batch;
+  float* pooled;                     // batch x D: the branch's pooled output
+};
+
+// Runs one branch over the whole batch on `slot`; checks `control` between operators.
+core::StopReason run_branch(const BranchJob& job, Slot& slot, const core::RunControl& control);
+
+}  // namespace pfrt::cpu

@@ -1,0 +1,120 @@
+// The cpu backend's own kernels against reference/ops (double accumulation) on random inputs
+// of odd sizes. Tolerances are absolute, on values of order 1: 2e-6 for LayerNorm and GELU
+// (float arithmetic, erf approximated to 1.5e-7), 1e-5 for attention (sums over ~200 keys).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "cpu/kernels/kernels.hpp"
+#include "reference/ops.hpp"
+#include "support/test_models.hpp"
+
+using namespace pfrt;
+
+namespace {
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("cpu layer_norm matches the reference, strided rows included") {
+  for (const size_t dim : {1, 7, 16, 37, 192, 203}) {
+    CAPTURE(dim);
+    const size_t rows = 5, stride = dim + 3;
+    std::vector<float> x = test::random_floats(rows * stride, 11);
+    for (float& v : x) v = v * 3.0f + 0.5f;  // a non-zero mean, as activations have
+    const std::vector<float> gamma = test::random_floats(dim, 12), beta = test::random_floats(dim, 13);
+    std::vector<float> packed(rows * dim), want(rows * dim), got(rows * dim);
+    for (size_t r = 0; r < rows; ++r) std::copy_n(&x[r * stride], dim, &packed[r * dim]);
+    reference::layer_norm(packed.data(), rows, dim, gamma.data(), beta.data(), 1e-5f, want.data());
+    cpu::kernels::layer_norm(x.data(), stride, rows, dim, gamma.data(), beta.data(), 1e-5f, got.data(), dim);
+    CHECK(max_abs_diff(got, want) <= 2e-6);
+  }
+}
+
+TEST_CASE("cpu gelu matches the reference in both forms") {
+  std::vector<float> x = test::random_floats(1001, 21);
+  for (float& v : x) v *= 8.0f;  // [-8, 8): both tails and the curved middle
+  x.push_back(0.0f);
+  x.push_back(-30.0f);
+  x.push_back(30.0f);
+  for (const format::Gelu form : {format::Gelu::kErf, format::Gelu::kTanh}) {
+    CAPTURE(format::to_string(form));
+    std::vector<float> want = x, got = x;
+    reference::gelu(want.data(), want.size(), form);
+    cpu::kernels::gelu(got.data(), got.size(), form);
+    double worst = 0.0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      worst = std::max(worst, std::fabs(double(got[i]) - double(want[i])) / std::max(1.0, std::fabs(double(x[i]))));
+    }
+    CHECK(worst <= 2e-6);
+  }
+}
+
+TEST_CASE("cpu attention matches the reference for every query row and for row 0 alone") {
+  struct Shape {
+    size_t tokens, heads, head_dim;
+  };
+  for (const Shape s : {Shape{1, 1, 5}, Shape{5, 2, 7}, Shape{10, 3, 33}, Shape{37, 1, 64}, Shape{197, 3, 64},
+                        Shape{50, 2, 70}}) {
+    CAPTURE(s.tokens);
+    CAPTURE(s.heads);
+    CAPTURE(s.head_dim);
+    const size_t inner = s.heads * s.head_dim;
+    std::vector<float> qkv = test::random_floats(s.tokens * 3 * inner + 16, 31);
+    for (float& v : qkv) v *= 2.0f;  // sharper softmax than uniform noise
+    std::vector<float> want(s.tokens * inner), got(s.tokens * inner, -1.0f), row0(inner, -1.0f);
+    std::vector<float> scratch(cpu::kernels::attention_scratch_floats(s.tokens, s.head_dim));
+    reference::attention(qkv.data(), s.tokens, s.heads, s.head_dim, want.data());
+    for (size_t h = 0; h < s.heads; ++h) {
+      const float* q = qkv.data() + h * s.head_dim;
+      cpu::kernels::attention_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, s.tokens,
+                                   got.data() + h * s.head_dim, inner, scratch.data());
+      cpu::kernels::attention_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, 1,
+                                   row0.data() + h * s.head_dim, inner, scratch.data());
+    }
+    CHECK(max_abs_diff(got, want) <= 1e-5);
+    CHECK(max_abs_diff(row0, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
+  }
+}
+
+TEST_CASE("cpu patch gather equals the reference's for any row range") {
+  for (const size_t channels : {1, 3}) {
+    const size_t size = 15, patch = 5, grid = 3, n = grid * grid, batch = 2;
+    const size_t pd = patch * patch * channels;
+    const std::vector<float> images = test::random_floats(batch * channels * size * size, 41);
+    std::vector<float> want(batch * n * pd);
+    for (size_t i = 0; i < batch; ++i) {
+      reference::gather_patches(images.data() + i * channels * size * size, channels, size, patch, &want[i * n * pd]);
+    }
+    std::vector<float> got(batch * n * pd, -9.0f);
+    cpu::kernels::gather_patches(images.data(), channels, size, patch, 0, 7, got.data());
+    cpu::kernels::gather_patches(images.data(), channels, size, patch, 7, batch * n - 7, got.data() + 7 * pd);
+    CHECK(got == want);
+  }
+}
+
+TEST_CASE("cpu element-wise kernels: add, accumulate, mean of rows") {
+  const size_t rows = 7, dim = 19;
+  const std::vector<float> a = test::random_floats(rows * dim, 51), b = test::random_floats(rows * dim, 52);
+  std::vector<float> sum(rows * dim), acc = b, mean(dim);
+  cpu::kernels::add(a.data(), b.data(), sum.data(), sum.size());
+  cpu::kernels::accumulate(a.data(), 0.25f, acc.data(), acc.size());
+  cpu::kernels::mean_rows(a.data(), rows, dim, mean.data());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(sum[i] == a[i] + b[i]);
+    CHECK(acc[i] == doctest::Approx(b[i] + 0.25f * a[i]).epsilon(1e-6));
+  }
+  for (size_t e = 0; e < dim; ++e) {
+    double m = 0.0;
+    for (size_t r = 0; r < rows; ++r) m += a[r * dim + e];
+    CHECK(std::fabs(mean[e] - m / rows) <= 1e-6);
+  }
+}
