@@ -58,7 +58,7 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
                 c.model_path.c_str(), r.info.branches, r.info.blocks_per_branch, r.info.image_size, r.info.image_size,
                 r.info.channels, r.info.classes, double(r.info.flops) * 1e-9, training_name(r.info.training));
   emit();
-  std::snprintf(line, sizeof(line), "session      %s, %u threads, batch %u", r.describe.c_str(), r.threads, c.batch);
+  std::snprintf(line, sizeof(line), "session      %s; %u worker threads, batch %u", r.describe.c_str(), r.threads, c.batch);
   emit();
   std::snprintf(line, sizeof(line), "load         %9.3f ms  (open + verify)", r.load_ms);
   emit();

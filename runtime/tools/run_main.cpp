@@ -54,6 +54,12 @@ RunConfig parse(const ArgParser& args) {
   return c;
 }
 
+std::string format_ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", ms);
+  return buf;
+}
+
 std::string label_of(const pfrt::Model& model, uint32_t index) {
   const std::string l = model.label(index);
   return l.empty() ? "class " + std::to_string(index) : l;
@@ -87,7 +93,7 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
       error = e.what();
     } catch (const pfrt::Error& e) {
       error = path + ": " + (e.status() == PFRT_DEADLINE_EXCEEDED && c.deadline_ms > 0
-                                 ? "the deadline of " + std::to_string(c.deadline_ms) + " ms passed before even one branch finished"
+                                 ? "the deadline of " + format_ms(c.deadline_ms) + " ms passed before even one branch finished"
                                  : std::string(e.what()));
     }
     if (!error.empty()) {

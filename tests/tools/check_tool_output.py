@@ -82,7 +82,14 @@ def check_eval(d):
     assert abs(d["accuracy"] - d["correct"] / d["total"]) < 1e-9
 
 
-CHECKS = {"bench": check_bench, "sweep": check_sweep, "prefix": check_prefix, "run": check_run, "eval": check_eval}
+def check_torch_sweep(d):
+    need(d, {"reference_gemm_gflops", "rows", "machine"}, "bench_torch.py --sweep")
+    for row in d["rows"]:
+        need(row, {"kind", "depth", "threads", "p50_ms", "gflops", "ratio"}, "row")
+        assert row["kind"] in ("parallel", "serial") and row["p50_ms"] > 0, row
+
+
+CHECKS = {"torch_sweep": check_torch_sweep, "bench": check_bench, "sweep": check_sweep, "prefix": check_prefix, "run": check_run, "eval": check_eval}
 
 
 def main(argv):
@@ -90,6 +97,9 @@ def main(argv):
     spec, command = argv[1:sep], argv[sep + 1:]
     p = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if spec[0] == "json":
+        if p.returncode != 0 and "No module named 'torch'" in p.stderr:
+            print("PyTorch is not installed: skipped")
+            return 77
         if p.returncode != 0:
             print(p.stdout, p.stderr, f"exit code {p.returncode}", sep="\n")
             return 1
