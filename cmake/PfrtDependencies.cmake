@@ -62,3 +62,21 @@ endif()
 # Python with PyTorch, for the parity fixtures and the reference model (optional: the tests
 # that need it are skipped without it). Debian's python3-torch lives in /usr/bin/python3.
 set(PFRT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python interpreter that has PyTorch (python3-torch)")
+
+# The tools: stb_image decodes images for pfrt-run, zlib reads gzip-compressed IDX files.
+if(PFRT_BUILD_TOOLS)
+  find_path(PFRT_STB_INCLUDE stb_image.h PATH_SUFFIXES stb)
+  find_library(PFRT_STB_LIBRARY stb)
+  if(NOT PFRT_STB_INCLUDE OR NOT PFRT_STB_LIBRARY)
+    pfrt_missing("stb_image (stb/stb_image.h, libstb)" "libstb-dev")
+  endif()
+  if(NOT TARGET pfrt::stb)
+    add_library(pfrt::stb INTERFACE IMPORTED)
+    target_include_directories(pfrt::stb SYSTEM INTERFACE ${PFRT_STB_INCLUDE})
+    target_link_libraries(pfrt::stb INTERFACE ${PFRT_STB_LIBRARY})
+  endif()
+  find_package(ZLIB QUIET)
+  if(NOT ZLIB_FOUND)
+    pfrt_missing("zlib (zlib.h, libz)" "zlib1g-dev")
+  endif()
+endif()

@@ -1,0 +1,43 @@
+// pfrt-bench's modes, each in its own file: one model (bench_model.cpp), the depth sweep
+// (bench_sweep.cpp) and the prefix sweep of anytime inference (bench_prefix.cpp).
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "measure.hpp"
+#include "pfrt/pfrt.hpp"
+#include "sweep.hpp"
+
+namespace pfrt::tools {
+
+enum class OutputFormat { kText, kMarkdown, kJson };
+
+struct BenchConfig {
+  std::string model_path;
+  SessionOptions session;
+  std::vector<uint32_t> threads{0};  // the sweep may list several
+  MeasureOptions measure;
+  uint32_t batch = 1;
+  OutputFormat format = OutputFormat::kText;
+  bool reference_gemm = true;
+  bool progress = true;
+  // --sweep
+  BlockShape shape;
+  std::vector<uint32_t> parallel_depths{1, 2, 4, 8, 12};
+  std::vector<uint32_t> serial_depths{1, 2, 4, 8, 12};
+  // --prefix-sweep --eval
+  std::string eval_images, eval_labels;
+  uint32_t eval_limit = 0;
+};
+
+int bench_model(const BenchConfig& config, std::ostream& out);
+int bench_sweep(const BenchConfig& config, std::ostream& out);
+int bench_prefix(const BenchConfig& config, std::ostream& out);
+
+// Random network input for `batch` images of the model (values in [-1, 1)).
+std::vector<float> random_input(const ModelInfo& info, uint32_t batch);
+
+}  // namespace pfrt::tools

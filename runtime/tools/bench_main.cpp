@@ -1,0 +1,110 @@
+// pfrt-bench: latency, throughput and where the time goes, for one model or for the depth
+// sweep of random models; text, markdown or JSON.
+#include <cstdio>
+#include <iostream>
+
+#include "bench.hpp"
+#include "common.hpp"
+
+using namespace pfrt::tools;
+
+namespace {
+
+BenchConfig parse(const ArgParser& args) {
+  BenchConfig c;
+  const bool sweep = args.has("sweep"), prefix = args.has("prefix-sweep");
+  if (sweep && prefix) throw UsageError("--sweep and --prefix-sweep are separate modes: give one");
+  if (args.has("json") && args.has("markdown")) throw UsageError("--json and --markdown exclude each other");
+  if (sweep) {
+    if (!args.positional().empty()) throw UsageError("--sweep builds its own models: no MODEL argument");
+  } else if (args.positional().size() != 1) {
+    throw UsageError(args.positional().empty() ? "no MODEL given" : "one MODEL expected, got " + std::to_string(args.positional().size()) + " arguments");
+  } else {
+    c.model_path = args.positional().front();
+  }
+  c.session = session_options(args, true);
+  if (args.has("threads")) {
+    c.threads = parse_uint_list("threads", args.value("threads"), 0, 1024);
+    if (c.threads.size() > 1 && !sweep) throw UsageError("option '--threads': a list is only for --sweep");
+    c.session.threads = int32_t(c.threads.front());
+  }
+  if (args.has("warmup")) c.measure.warmup = uint32_t(parse_uint("warmup", args.value("warmup"), 0, 100000));
+  if (args.has("runs")) c.measure.runs = uint32_t(parse_uint("runs", args.value("runs"), 1, 1000000));
+  if (args.has("min-seconds")) c.measure.min_seconds = parse_double("min-seconds", args.value("min-seconds"), 0.0, 86400.0);
+  if (args.has("batch")) c.batch = uint32_t(parse_uint("batch", args.value("batch"), 1, 4096));
+  if (args.has("json")) c.format = OutputFormat::kJson;
+  if (args.has("markdown")) c.format = OutputFormat::kMarkdown;
+  c.reference_gemm = !args.has("no-reference-gemm");
+  c.progress = !args.has("no-progress");
+  const auto dim = [&args](const char* name, uint32_t& field, uint64_t max) {
+    if (!args.has(name)) return;
+    if (!args.has("sweep")) throw UsageError(std::string("option '--") + name + "' sets the shape of --sweep models");
+    field = uint32_t(parse_uint(name, args.value(name), 1, max));
+  };
+  dim("image-size", c.shape.image_size, 4096);
+  dim("channels", c.shape.channels, 64);
+  dim("patch-size", c.shape.patch_size, 4096);
+  dim("dim", c.shape.embed_dim, 16384);
+  dim("heads", c.shape.heads, 1024);
+  dim("head-dim", c.shape.head_dim, 16384);
+  dim("mlp-dim", c.shape.mlp_dim, 16384);
+  dim("classes", c.shape.classes, 1u << 20);
+  if (args.has("branches")) {
+    if (!sweep) throw UsageError("option '--branches' lists the parallel depths of --sweep");
+    c.parallel_depths = args.value("branches") == "none" ? std::vector<uint32_t>{} : parse_uint_list("branches", args.value("branches"), 1, 1024);
+  }
+  if (args.has("blocks")) {
+    if (!sweep) throw UsageError("option '--blocks' lists the serial depths of --sweep");
+    c.serial_depths = args.value("blocks") == "none" ? std::vector<uint32_t>{} : parse_uint_list("blocks", args.value("blocks"), 1, 1024);
+  }
+  if (args.has("eval")) {
+    if (!prefix) throw UsageError("option '--eval' goes with --prefix-sweep (pfrt-run --eval evaluates one model)");
+    c.eval_images = args.values("eval")[0];
+    c.eval_labels = args.values("eval")[1];
+  }
+  if (args.has("limit")) {
+    if (!args.has("eval")) throw UsageError("option '--limit' goes with --eval");
+    c.eval_limit = uint32_t(parse_uint("limit", args.value("limit"), 1, UINT32_MAX));
+  }
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_tool("pfrt-bench", [&]() -> int {
+    ArgParser args("pfrt-bench", "MODEL [options]\n       pfrt-bench --sweep [shape options]\n       pfrt-bench MODEL --prefix-sweep [--eval IMAGES LABELS]");
+    add_session_options(args);
+    args.option("warmup", "N", "untimed runs before timing (default 2)");
+    args.option("runs", "N", "timed runs, at least (default 20)");
+    args.option("min-seconds", "S", "keep timing until S seconds have passed (default 0)");
+    args.option("batch", "N", "images per run (default 1)");
+    args.flag("json", "print one JSON object");
+    args.flag("markdown", "print a markdown table");
+    args.flag("no-reference-gemm", "skip the XNNPACK reference GEMM measurement");
+    args.flag("no-progress", "no progress line even on a terminal");
+    args.flag("sweep", "depth sweep of random models: parallel B branches vs serial L blocks");
+    args.option("branches", "LIST", "--sweep: parallel depths (default 1,2,4,8,12; 'none' to skip)");
+    args.option("blocks", "LIST", "--sweep: serial depths (default 1,2,4,8,12; 'none' to skip)");
+    args.option("image-size", "N", "--sweep shape: image side (default 224)");
+    args.option("channels", "N", "--sweep shape: image channels (default 3)");
+    args.option("patch-size", "N", "--sweep shape: patch side (default 16)");
+    args.option("dim", "N", "--sweep shape: embedding width D (default 192)");
+    args.option("heads", "N", "--sweep shape: attention heads (default 3)");
+    args.option("head-dim", "N", "--sweep shape: head size (default 64)");
+    args.option("mlp-dim", "N", "--sweep shape: MLP width (default 768)");
+    args.option("classes", "N", "--sweep shape: classes (default 1000)");
+    args.flag("prefix-sweep", "latency (and with --eval accuracy) of every prefix of branches 1..k");
+    args.option("eval", "IMAGES LABELS", "--prefix-sweep: IDX image and label files (.gz or plain)", 2);
+    args.option("limit", "N", "--eval: only the first N images");
+    args.parse(argc, argv);
+    if (args.has("help")) {
+      std::cout << args.help();
+      return 0;
+    }
+    const BenchConfig config = parse(args);
+    if (args.has("sweep")) return bench_sweep(config, std::cout);
+    if (args.has("prefix-sweep")) return bench_prefix(config, std::cout);
+    return bench_model(config, std::cout);
+  });
+}

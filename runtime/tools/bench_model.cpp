@@ -1,0 +1,208 @@
+// pfrt-bench MODEL: load, session and first-run times, latency statistics, throughput, the
+// profile's per-branch times and critical path, GFLOP/s against the reference GEMM, memory.
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <random>
+
+#include "bench.hpp"
+#include "common.hpp"
+#include "reference_gemm.hpp"
+#include "stats.hpp"
+
+namespace pfrt::tools {
+
+std::vector<float> random_input(const ModelInfo& info, uint32_t batch) {
+  std::mt19937 rng(1234);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(size_t(batch) * info.channels * info.image_size * info.image_size);
+  for (float& v : x) v = dist(rng);
+  return x;
+}
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_since(clock_type::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+const char* training_name(pfrt_training t) {
+  return t == PFRT_TRAINING_PROGRESSIVE ? "progressive" : t == PFRT_TRAINING_PLAIN ? "plain" : "unknown";
+}
+
+struct ModelReport {
+  MachineInfo machine;
+  ModelInfo info{};
+  std::string model_name, backend, describe;
+  uint32_t threads = 0;
+  double load_ms = 0, session_ms = 0, first_run_ms = 0;
+  LatencyStats latency;
+  Profile profile;
+  double throughput = 0, gflops = 0;
+  std::optional<GemmShape> gemm;
+  double gemm_gflops = 0;
+  std::string gemm_error;
+  uint64_t peak_rss = 0;
+  double critical_path_ms() const { return profile.stem_ms + profile.longest_branch_ms + profile.head_ms; }
+};
+
+void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
+  char line[512];
+  const auto emit = [&out, &line]() { out << line << "\n"; };
+  std::snprintf(line, sizeof(line), "pfrt-bench %s (commit %s) on %s, %u cores, %s", pfrt_version(), git_commit().c_str(),
+                r.machine.cpu_model.c_str(), r.machine.cores, r.machine.cpu_isa.c_str());
+  emit();
+  std::snprintf(line, sizeof(line), "model        %s: %u branches x %u blocks, %ux%ux%u, %u classes, %.3f GFLOP/image, training %s",
+                c.model_path.c_str(), r.info.branches, r.info.blocks_per_branch, r.info.image_size, r.info.image_size,
+                r.info.channels, r.info.classes, double(r.info.flops) * 1e-9, training_name(r.info.training));
+  emit();
+  std::snprintf(line, sizeof(line), "session      %s; %u worker threads, batch %u", r.describe.c_str(), r.threads, c.batch);
+  emit();
+  std::snprintf(line, sizeof(line), "load         %9.3f ms  (open + verify)", r.load_ms);
+  emit();
+  std::snprintf(line, sizeof(line), "create       %9.3f ms  (session: backend preparation, weight packing)", r.session_ms);
+  emit();
+  std::snprintf(line, sizeof(line), "first run    %9.3f ms", r.first_run_ms);
+  emit();
+  const LatencyStats& l = r.latency;
+  std::snprintf(line, sizeof(line), "latency      mean %.3f ± %.3f ms, min %.3f, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f  (%zu runs)",
+                l.mean, l.stdev, l.min, l.p50, l.p90, l.p99, l.max, l.count);
+  emit();
+  std::snprintf(line, sizeof(line), "throughput   %.1f images/s", r.throughput);
+  emit();
+  std::snprintf(line, sizeof(line), "compute      %.2f GFLOP/s at p50", r.gflops);
+  emit();
+  if (r.gemm && r.gemm_gflops > 0) {
+    std::snprintf(line, sizeof(line), "ref. GEMM    %.2f GFLOP/s: XNNPACK fully-connected alone, %s %llux%llux%llu, %u threads; model at %.1f %%",
+                  r.gemm_gflops, r.gemm->name.c_str(), static_cast<unsigned long long>(r.gemm->m),
+                  static_cast<unsigned long long>(r.gemm->k), static_cast<unsigned long long>(r.gemm->n), r.threads,
+                  100.0 * r.gflops / r.gemm_gflops);
+    emit();
+  } else if (!r.gemm_error.empty()) {
+    out << "ref. GEMM    not measured: " << r.gemm_error << "\n";
+  }
+  const Profile& p = r.profile;
+  std::snprintf(line, sizeof(line), "profile      stem %.3f ms, branches %.3f ms (longest %.3f), head %.3f ms (mean per run)",
+                p.stem_ms, p.branches_ms, p.longest_branch_ms, p.head_ms);
+  emit();
+  std::snprintf(line, sizeof(line), "critical     %.3f ms = stem + longest branch + head, %.0f %% of the mean latency",
+                r.critical_path_ms(), l.mean > 0 ? 100.0 * r.critical_path_ms() / l.mean : 0.0);
+  emit();
+  out << "branch ms   ";
+  for (double b : p.branch_ms) {
+    std::snprintf(line, sizeof(line), " %.3f", b);
+    out << line;
+  }
+  out << "\n";
+  out << "memory       peak RSS " << human_bytes(r.peak_rss) << ", model file " << human_bytes(r.info.file_size) << "\n";
+}
+
+void print_markdown(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
+  out << "| model | backend | threads | batch | p50 ms | mean ± sd ms | p99 ms | images/s | GFLOP/s | % of ref. GEMM | peak RSS |\n";
+  out << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  char line[512];
+  std::snprintf(line, sizeof(line), "| %s | %s | %u | %u | %.3f | %.3f ± %.3f | %.3f | %.1f | %.2f | %s | %s |", c.model_path.c_str(),
+                r.backend.c_str(), r.threads, c.batch, r.latency.p50, r.latency.mean, r.latency.stdev, r.latency.p99,
+                r.throughput, r.gflops,
+                r.gemm_gflops > 0 ? (std::to_string(int(100.0 * r.gflops / r.gemm_gflops + 0.5)) + " %").c_str() : "-",
+                human_bytes(r.peak_rss).c_str());
+  out << line << "\n";
+}
+
+void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
+  JsonWriter j(out);
+  j.begin_object();
+  j.field("tool", "pfrt-bench");
+  write_machine_json(j, r.machine);
+  j.key("model").begin_object();
+  j.field("path", c.model_path).field("name", r.model_name).field("file_size", r.info.file_size);
+  j.field("image_size", r.info.image_size).field("channels", r.info.channels).field("patch_size", r.info.patch_size);
+  j.field("embed_dim", r.info.embed_dim).field("heads", r.info.heads).field("head_dim", r.info.head_dim);
+  j.field("mlp_dim", r.info.mlp_dim).field("branches", r.info.branches).field("blocks_per_branch", r.info.blocks_per_branch);
+  j.field("classes", r.info.classes).field("parameters", r.info.parameters).field("flops", r.info.flops);
+  j.field("training", training_name(r.info.training));
+  j.end_object();
+  j.key("session").begin_object();
+  j.field("backend", r.backend).field("threads", r.threads).field("affinity_mask", c.session.affinity_mask);
+  j.field("describe", r.describe);
+  j.end_object();
+  j.key("options").begin_object();
+  j.field("warmup", c.measure.warmup).field("runs", c.measure.runs).field("min_seconds", c.measure.min_seconds);
+  j.field("batch", c.batch);
+  j.end_object();
+  j.field("load_ms", r.load_ms).field("session_create_ms", r.session_ms).field("first_run_ms", r.first_run_ms);
+  j.key("latency_ms").begin_object();
+  j.field("count", uint64_t(r.latency.count)).field("mean", r.latency.mean).field("stdev", r.latency.stdev);
+  j.field("min", r.latency.min).field("p50", r.latency.p50).field("p90", r.latency.p90).field("p99", r.latency.p99);
+  j.field("max", r.latency.max);
+  j.end_object();
+  j.field("throughput_images_per_s", r.throughput).field("gflops", r.gflops);
+  j.key("reference_gemm");
+  if (r.gemm && r.gemm_gflops > 0) {
+    j.begin_object();
+    j.field("layer", r.gemm->name).field("m", r.gemm->m).field("k", r.gemm->k).field("n", r.gemm->n);
+    j.field("threads", r.threads).field("gflops", r.gemm_gflops).field("model_fraction", r.gflops / r.gemm_gflops);
+    j.end_object();
+  } else {
+    j.null();
+  }
+  j.key("profile").begin_object();
+  j.field("stem_ms", r.profile.stem_ms).field("branches_ms", r.profile.branches_ms).field("head_ms", r.profile.head_ms);
+  j.field("longest_branch_ms", r.profile.longest_branch_ms).field("critical_path_ms", r.critical_path_ms());
+  j.field("critical_path_fraction", r.latency.mean > 0 ? r.critical_path_ms() / r.latency.mean : 0.0);
+  j.key("branch_ms").begin_array();
+  for (double b : r.profile.branch_ms) j.value(b);
+  j.end_array();
+  j.end_object();
+  j.field("peak_rss_bytes", r.peak_rss);
+  j.end_object();
+}
+
+}  // namespace
+
+int bench_model(const BenchConfig& c, std::ostream& out) {
+  ModelReport r;
+  r.machine = machine_info();
+  auto t0 = clock_type::now();
+  const Model model = Model::open(c.model_path);
+  r.load_ms = ms_since(t0);
+  r.info = model.info();
+  r.model_name = model.name();
+  t0 = clock_type::now();
+  Session session(model, c.session);
+  r.session_ms = ms_since(t0);
+  r.backend = session.backend();
+  r.describe = session.describe();
+  r.threads = session.threads();
+
+  const std::vector<float> input = random_input(r.info, c.batch);
+  std::vector<float> logits(size_t(c.batch) * r.info.classes);
+  t0 = clock_type::now();
+  session.run(input.data(), input.size(), logits.data(), logits.size());
+  r.first_run_ms = ms_since(t0);
+
+  Progress progress(c.progress && c.format == OutputFormat::kText);
+  const Measurement m = measure(session, input, logits, c.measure, progress, "timing");
+  r.latency = summarize(m.latency_ms);
+  r.profile = m.profile;
+  r.throughput = r.latency.mean > 0 ? 1000.0 * c.batch / r.latency.mean : 0.0;
+  r.gflops = r.latency.p50 > 0 ? double(r.info.flops) * c.batch / (r.latency.p50 * 1e6) : 0.0;
+  r.peak_rss = peak_rss_bytes();  // before the reference GEMM's own buffers
+  if (c.reference_gemm) {
+    r.gemm = largest_gemm(r.info, c.batch);
+    try {
+      r.gemm_gflops = reference_gemm_gflops(*r.gemm, r.threads, 0.2);
+    } catch (const std::exception& e) {
+      r.gemm_error = e.what();
+    }
+  }
+
+  if (c.format == OutputFormat::kJson) print_json(c, r, out);
+  else if (c.format == OutputFormat::kMarkdown) print_markdown(c, r, out);
+  else print_text(c, r, out);
+  return 0;
+}
+
+}  // namespace pfrt::tools

@@ -1,0 +1,144 @@
+// pfrt-bench --sweep: random models of one block shape, B parallel branches against L serial
+// blocks, one row each (latency p50, ratio to depth 1 of its kind, GFLOP/s), per thread count.
+#include <cstdio>
+#include <map>
+
+#include "bench.hpp"
+#include "common.hpp"
+#include "pfrt/pfrt.hpp"
+#include "reference_gemm.hpp"
+#include "stats.hpp"
+
+namespace pfrt::tools {
+namespace {
+
+struct SweepRow {
+  SweepKind kind = SweepKind::kParallel;
+  uint32_t depth = 0, threads = 0;
+  double p50_ms = 0, p99_ms = 0, ratio = 0, gflops = 0;
+  uint64_t flops = 0;
+};
+
+struct SweepReport {
+  MachineInfo machine;
+  std::string backend, describe;
+  std::vector<SweepRow> rows;
+  std::map<uint32_t, double> gemm_gflops;  // per resolved thread count
+  GemmShape gemm;
+};
+
+void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
+  const BlockShape& s = c.shape;
+  char line[512];
+  std::snprintf(line, sizeof(line), "pfrt-bench --sweep: pfrt %s (commit %s) on %s, %u cores, %s", pfrt_version(),
+                git_commit().c_str(), r.machine.cpu_model.c_str(), r.machine.cores, r.machine.cpu_isa.c_str());
+  out << line << "\n";
+  std::snprintf(line, sizeof(line), "block shape %ux%ux%u, patch %u, D=%u, %u heads x %u, MLP %u, %u classes; backend %s, batch %u",
+                s.image_size, s.image_size, s.channels, s.patch_size, s.embed_dim, s.heads, s.head_dim, s.mlp_dim,
+                s.classes, r.backend.c_str(), c.batch);
+  out << line << "\n";
+  for (const auto& [threads, gflops] : r.gemm_gflops) {
+    std::snprintf(line, sizeof(line), "reference GEMM (XNNPACK fully-connected, %s %llux%llux%llu, %u threads): %.2f GFLOP/s",
+                  r.gemm.name.c_str(), static_cast<unsigned long long>(r.gemm.m), static_cast<unsigned long long>(r.gemm.k),
+                  static_cast<unsigned long long>(r.gemm.n), threads, gflops);
+    out << line << "\n";
+  }
+  const bool md = c.format == OutputFormat::kMarkdown;
+  out << (md ? "\n| kind | depth | threads | p50 ms | p99 ms | ratio to depth 1 | GFLOP/s |\n|---|---:|---:|---:|---:|---:|---:|\n"
+             : "\nkind      depth  threads    p50 ms    p99 ms   ratio  GFLOP/s\n");
+  for (const SweepRow& row : r.rows) {
+    if (md) {
+      std::snprintf(line, sizeof(line), "| %s | %u | %u | %.3f | %.3f | %.2f | %.2f |", to_string(row.kind), row.depth,
+                    row.threads, row.p50_ms, row.p99_ms, row.ratio, row.gflops);
+    } else {
+      std::snprintf(line, sizeof(line), "%-8s  %5u  %7u  %8.3f  %8.3f  %6.2f  %7.2f", to_string(row.kind), row.depth,
+                    row.threads, row.p50_ms, row.p99_ms, row.ratio, row.gflops);
+    }
+    out << line << "\n";
+  }
+}
+
+void print_json(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
+  JsonWriter j(out);
+  j.begin_object();
+  j.field("tool", "pfrt-bench --sweep");
+  write_machine_json(j, r.machine);
+  j.field("backend", r.backend).field("describe", r.describe).field("batch", c.batch);
+  j.key("shape").begin_object();
+  j.field("image_size", c.shape.image_size).field("channels", c.shape.channels).field("patch_size", c.shape.patch_size);
+  j.field("embed_dim", c.shape.embed_dim).field("heads", c.shape.heads).field("head_dim", c.shape.head_dim);
+  j.field("mlp_dim", c.shape.mlp_dim).field("classes", c.shape.classes);
+  j.end_object();
+  j.key("reference_gemm_gflops");
+  if (r.gemm_gflops.empty()) j.null();
+  else j.value(r.gemm_gflops.begin()->second);
+  j.key("reference_gemm").begin_object();
+  j.field("layer", r.gemm.name).field("m", r.gemm.m).field("k", r.gemm.k).field("n", r.gemm.n);
+  j.key("gflops_by_threads").begin_object();
+  for (const auto& [threads, gflops] : r.gemm_gflops) j.field(std::to_string(threads), gflops);
+  j.end_object();
+  j.end_object();
+  j.key("rows").begin_array();
+  for (const SweepRow& row : r.rows) {
+    j.begin_object();
+    j.field("kind", to_string(row.kind)).field("depth", row.depth).field("threads", row.threads);
+    j.field("p50_ms", row.p50_ms).field("p99_ms", row.p99_ms).field("ratio", row.ratio).field("gflops", row.gflops);
+    j.field("flops", row.flops);
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
+}
+
+}  // namespace
+
+int bench_sweep(const BenchConfig& c, std::ostream& out) {
+  SweepReport r;
+  r.machine = machine_info();
+  Progress progress(c.progress && c.format != OutputFormat::kJson);
+  for (uint32_t threads : c.threads) {
+    for (SweepKind kind : {SweepKind::kParallel, SweepKind::kSerial}) {
+      const std::vector<uint32_t>& depths = kind == SweepKind::kParallel ? c.parallel_depths : c.serial_depths;
+      double base_ms = 0.0;
+      for (uint32_t depth : depths) {
+        const std::vector<uint8_t> bytes = sweep_model_bytes(sweep_config(c.shape, kind, depth), depth);
+        const Model model = Model::from_buffer(bytes.data(), bytes.size());
+        SessionOptions so = c.session;
+        so.threads = int32_t(threads);
+        Session session(model, so);
+        const ModelInfo info = model.info();
+        const std::vector<float> input = random_input(info, c.batch);
+        std::vector<float> logits(size_t(c.batch) * info.classes);
+        const std::string label = std::string(to_string(kind)) + " depth " + std::to_string(depth) + ", " +
+                                  std::to_string(session.threads()) + " threads";
+        const LatencyStats s = summarize(measure(session, input, logits, c.measure, progress, label).latency_ms);
+        SweepRow row;
+        row.kind = kind;
+        row.depth = depth;
+        row.threads = session.threads();
+        row.p50_ms = s.p50;
+        row.p99_ms = s.p99;
+        if (depth == depths.front()) base_ms = s.p50;
+        row.ratio = base_ms > 0 ? s.p50 / base_ms : 0.0;
+        row.flops = info.flops * c.batch;
+        row.gflops = s.p50 > 0 ? double(row.flops) / (s.p50 * 1e6) : 0.0;
+        r.rows.push_back(row);
+        if (r.backend.empty()) {
+          r.backend = session.backend();
+          r.describe = session.describe();
+        }
+        if (c.reference_gemm && !r.gemm_gflops.count(row.threads)) {
+          r.gemm = largest_gemm(info, c.batch);
+          progress.update("reference GEMM", 0, 0);
+          r.gemm_gflops[row.threads] = reference_gemm_gflops(r.gemm, row.threads, 0.2);
+          progress.clear();
+        }
+      }
+    }
+  }
+  if (c.format == OutputFormat::kJson) print_json(c, r, out);
+  else print_text(c, r, out);
+  return 0;
+}
+
+}  // namespace pfrt::tools

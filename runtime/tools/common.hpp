@@ -1,0 +1,36 @@
+// What pfrt-bench and pfrt-run share: the session options (--backend, --threads, --affinity),
+// the build's identity, the machine block of JSON reports, and the exit-code convention
+// (0 success, 1 failure, 2 bad usage).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "args.hpp"
+#include "json_writer.hpp"
+#include "machine_info.hpp"
+#include "pfrt/pfrt.hpp"
+
+namespace pfrt::tools {
+
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Declares --backend, --threads, --affinity, and reads them back (--threads is left to the
+// caller when `threads_list`: pfrt-bench --sweep takes a list).
+void add_session_options(ArgParser& args);
+SessionOptions session_options(const ArgParser& args, bool threads_list = false);
+
+std::string git_commit();  // the commit the tools were built from ("unknown" outside git)
+
+// "machine": {...} and the pfrt version/commit fields, written into the open JSON object.
+void write_machine_json(JsonWriter& json, const MachineInfo& machine);
+
+std::string human_bytes(uint64_t bytes);  // "1.23 MiB"
+
+// Runs a tool's body, turning exceptions into a message on stderr and an exit code:
+// UsageError -> 2 (with a hint to --help), pfrt::Error and other failures -> 1.
+int run_tool(const char* program, const std::function<int()>& body);
+
+}  // namespace pfrt::tools

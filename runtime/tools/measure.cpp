@@ -1,0 +1,47 @@
+#include "measure.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace pfrt::tools {
+
+Measurement measure(Session& session, const std::vector<float>& input, std::vector<float>& logits,
+                    const MeasureOptions& options, Progress& progress, const std::string& label) {
+  using clock = std::chrono::steady_clock;
+  for (uint32_t i = 0; i < options.warmup; ++i) {
+    progress.update(label + " warm-up", i, options.warmup);
+    session.run(input.data(), input.size(), logits.data(), logits.size(), options.run);
+  }
+  Measurement m;
+  const auto start = clock::now();
+  size_t profiled = 0;
+  while (m.latency_ms.size() < options.runs ||
+         (std::chrono::duration<double>(clock::now() - start).count() < options.min_seconds &&
+          m.latency_ms.size() < options.max_runs)) {
+    progress.update(label, m.latency_ms.size(), options.runs);
+    const auto t0 = clock::now();
+    const RunResult r = session.run(input.data(), input.size(), logits.data(), logits.size(), options.run);
+    m.latency_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    m.branches_used = r.branches_used;
+    const Profile p = session.profile();
+    if (m.profile.branch_ms.size() < p.branch_ms.size()) m.profile.branch_ms.resize(p.branch_ms.size(), 0.0);
+    for (size_t b = 0; b < p.branch_ms.size(); ++b) m.profile.branch_ms[b] += p.branch_ms[b];
+    m.profile.stem_ms += p.stem_ms;
+    m.profile.branches_ms += p.branches_ms;
+    m.profile.head_ms += p.head_ms;
+    m.profile.longest_branch_ms += p.longest_branch_ms;
+    ++profiled;
+  }
+  progress.clear();
+  if (profiled > 0) {
+    const double n = double(profiled);
+    for (double& b : m.profile.branch_ms) b /= n;
+    m.profile.stem_ms /= n;
+    m.profile.branches_ms /= n;
+    m.profile.head_ms /= n;
+    m.profile.longest_branch_ms /= n;
+  }
+  return m;
+}
+
+}  // namespace pfrt::tools

@@ -1,0 +1,28 @@
+// The benchmark's yardstick: the rate XNNPACK's fully-connected operator reaches alone for the
+// model's largest GEMM on the same threads. The model's GFLOP/s as a fraction of it says how
+// much of the machine's GEMM speed the whole network keeps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "pfrt/pfrt.h"
+
+namespace pfrt::tools {
+
+struct GemmShape {
+  std::string name;  // which layer ("mlp fc1", ...)
+  uint64_t m = 0, k = 0, n = 0;
+  uint64_t flops() const { return 2 * m * k * n; }
+};
+
+// The GEMM with the most operations in one run of `batch` images: patch embedding, qkv,
+// attention output, MLP fc1/fc2 or the classifier.
+GemmShape largest_gemm(const pfrt_model_info& info, uint32_t batch);
+
+// GFLOP/s of XNNPACK's f32 fully-connected operator for `shape` on `threads` threads (1: no
+// pool), the median of repeated runs lasting at least `min_seconds` in all. Throws
+// std::runtime_error when XNNPACK fails.
+double reference_gemm_gflops(const GemmShape& shape, uint32_t threads, double min_seconds);
+
+}  // namespace pfrt::tools

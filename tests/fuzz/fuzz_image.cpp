@@ -1,0 +1,33 @@
+// libFuzzer target for pfrt-run's image decoding (pfrt_image, runtime/tools/image.hpp): any
+// bytes either decode to an image within the size limits or throw ImageError; a decoded image
+// is also converted to both channel counts and resized with both filters, as pfrt-run does.
+// Build: pfrt_add_fuzzer(fuzz_image SOURCES fuzz_image.cpp LIBS pfrt_image) (needs PFRT_BUILD_TOOLS).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+#include "image.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace pfrt::tools;
+  Image image;
+  try {
+    image = decode_image(data, size);
+  } catch (const ImageError&) {
+    return 0;  // refused with a message: the expected outcome for most inputs
+  }
+  if (image.width == 0 || image.height == 0 || image.width > kMaxImageSide || image.height > kMaxImageSide ||
+      image.channels < 1 || image.channels > 4 ||
+      image.pixels.size() != size_t(image.width) * image.height * image.channels) {
+    std::abort();  // a decoded image must be consistent
+  }
+  if (uint64_t(image.width) * image.height > 4096 * 4096) return 0;  // keep each input fast
+  for (uint32_t channels : {1u, 3u}) {
+    const Image converted = convert_channels(image, channels);
+    if (converted.pixels.size() != size_t(image.width) * image.height * channels) std::abort();
+    const Image a = resize(converted, 28, 28, ResizeFilter::kArea);
+    const Image b = resize(converted, 7, 33, ResizeFilter::kBilinear);
+    if (a.pixels.size() != size_t(28) * 28 * channels || b.pixels.size() != size_t(7) * 33 * channels) std::abort();
+  }
+  return 0;
+}

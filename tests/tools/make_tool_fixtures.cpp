@@ -1,0 +1,72 @@
+// Writes the files the command-line tests of pfrt-bench and pfrt-run use into a folder: a
+// small random model (4 branches, labelled), images in several formats, a labelled IDX set,
+// and broken files.
+#include <stb_image_write.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "model_writer.hpp"
+#include "support/test_models.hpp"
+
+namespace {
+
+std::vector<uint8_t> idx(std::vector<uint32_t> dims, const std::vector<uint8_t>& body) {
+  std::vector<uint8_t> b = {0, 0, 8, uint8_t(dims.size())};
+  for (uint32_t d : dims) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(d >> s));
+  }
+  b.insert(b.end(), body.begin(), body.end());
+  return b;
+}
+
+void write(const std::string& path, const std::vector<uint8_t>& bytes) {
+  pfrt::convert::write_file_atomically(path, bytes);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_tool_fixtures FOLDER\n");
+    return 2;
+  }
+  try {
+    const std::string dir = argv[1];
+    pfrt::format::ModelConfig cfg = pfrt::test::tiny_config();
+    cfg.branches = 4;
+    cfg.training = pfrt::format::TrainingMode::kProgressive;
+    for (int i = 0; i < 10; ++i) cfg.labels.push_back("label " + std::to_string(i));
+    const std::vector<uint8_t> model = pfrt::test::model_bytes(cfg, 3);
+    write(dir + "/model.pfrt", model);
+    write(dir + "/truncated.pfrt", std::vector<uint8_t>(model.begin(), model.begin() + long(model.size() / 2)));
+
+    std::vector<uint8_t> pixels(12 * 28 * 28);
+    const std::vector<float> noise = pfrt::test::random_floats(pixels.size(), 4);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t((noise[i] + 1.0f) * 127.5f);
+    std::vector<uint8_t> labels;
+    for (int i = 0; i < 12; ++i) labels.push_back(uint8_t(i % 10));
+    write(dir + "/images.idx", idx({12, 28, 28}, pixels));
+    write(dir + "/labels.idx", idx({12}, labels));
+    write(dir + "/labels-short.idx", idx({5}, std::vector<uint8_t>(labels.begin(), labels.begin() + 5)));
+
+    std::string header = "P5\n28 28\n255\n";
+    std::vector<uint8_t> pgm(header.begin(), header.end());
+    pgm.insert(pgm.end(), pixels.begin(), pixels.begin() + 784);
+    write(dir + "/sample.pgm", pgm);
+    // A 40x30 RGB PNG: converted to gray and resized by pfrt-run.
+    std::vector<uint8_t> rgb(40 * 30 * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 13);
+    if (!stbi_write_png((dir + "/sample.png").c_str(), 40, 30, 3, rgb.data(), 40 * 3)) {
+      std::fprintf(stderr, "cannot write sample.png\n");
+      return 1;
+    }
+    write(dir + "/broken.png", {0x89, 'P', 'N', 'G', 1, 2, 3});
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "make_tool_fixtures: %s\n", e.what());
+    return 1;
+  }
+}

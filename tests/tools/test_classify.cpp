@@ -1,0 +1,80 @@
+// Preprocessing, softmax/top-k and evaluation, against direct computations over the public API.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "classify.hpp"
+#include "support/test_models.hpp"
+
+using namespace pfrt::tools;
+
+TEST_CASE("classify: softmax and top-k") {
+  const float logits[] = {1.0f, 3.0f, -2.0f, 3.0f, 0.5f};
+  const std::vector<float> p = softmax(logits, 5);
+  double z = 0;
+  for (float l : logits) z += std::exp(double(l));
+  for (size_t i = 0; i < 5; ++i) CHECK(p[i] == doctest::Approx(std::exp(double(logits[i])) / z).epsilon(1e-6));
+  const std::vector<Ranked> top = top_k(p, 3);
+  REQUIRE(top.size() == 3);
+  CHECK(top[0].index == 1);  // tie with 3: lower index first
+  CHECK(top[1].index == 3);
+  CHECK(top[2].index == 0);
+  CHECK(top_k(p, 99).size() == 5);
+  CHECK(argmax(logits, 5) == 1);
+}
+
+TEST_CASE("classify: model input is the normalised, resized, channel-converted image") {
+  const auto bytes = pfrt::test::model_bytes(pfrt::test::tiny_config());  // 28x28x1, mean 0.5, std 0.25
+  const pfrt::Model model = pfrt::Model::from_buffer(bytes.data(), bytes.size());
+  Image rgb;
+  rgb.width = rgb.height = 56;
+  rgb.channels = 3;
+  rgb.pixels.resize(56 * 56 * 3);
+  for (size_t i = 0; i < rgb.pixels.size(); ++i) rgb.pixels[i] = uint8_t((i * 37) % 251);
+  const std::vector<float> x = model_input(model, rgb, Preprocess{});  // auto: area when shrinking
+  const Image expected = resize(convert_channels(rgb, 1), 28, 28, ResizeFilter::kArea);
+  REQUIRE(x.size() == 28 * 28);
+  for (size_t i = 0; i < x.size(); ++i) {
+    CHECK(x[i] == doctest::Approx((expected.pixels[i] / 255.0 - 0.5) / 0.25).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("classify: evaluate agrees with one run per image, in batches of an odd size") {
+  pfrt::format::ModelConfig cfg = pfrt::test::tiny_config();
+  cfg.branches = 3;
+  const auto bytes = pfrt::test::model_bytes(cfg, 5);
+  const pfrt::Model model = pfrt::Model::from_buffer(bytes.data(), bytes.size());
+  pfrt::SessionOptions so;
+  so.backend = "reference";
+  pfrt::Session session(model, so);
+  LabelledImages set;
+  set.count = 11;
+  set.height = set.width = 28;
+  const std::vector<float> noise = pfrt::test::random_floats(11 * 28 * 28, 9);
+  for (float v : noise) set.pixels.push_back(uint8_t((v + 1.0f) * 127.5f));
+  for (uint32_t i = 0; i < 11; ++i) set.labels.push_back(uint8_t((i * 3) % 10));
+
+  for (uint32_t branches : {0u, 2u}) {
+    size_t last_progress = 0;
+    const EvalResult r = evaluate(session, model, set, 10, 4, branches, Preprocess{}, [&](size_t done) { last_progress = done; });
+    CHECK(last_progress == 10);
+    CHECK(r.total == 10);
+    uint64_t correct = 0;
+    std::vector<uint64_t> confusion(100, 0);
+    pfrt::RunOptions ro;
+    ro.branches = branches;
+    for (uint32_t i = 0; i < 10; ++i) {
+      const std::vector<float> x = model.normalize(set.pixels.data() + i * 784, 784);
+      std::vector<float> logits(10);
+      session.run(x.data(), x.size(), logits.data(), logits.size(), ro);
+      const uint32_t pred = argmax(logits.data(), 10);
+      correct += pred == set.labels[i];
+      confusion[set.labels[i] * 10 + pred]++;
+    }
+    CHECK(r.correct == correct);
+    CHECK(r.confusion == confusion);
+  }
+  set.labels[0] = 12;  // not a class of the model
+  CHECK_THROWS_WITH_AS(evaluate(session, model, set, 0, 4, 0, Preprocess{}, nullptr),
+                       doctest::Contains("label 12 of image 0"), IdxError);
+}
