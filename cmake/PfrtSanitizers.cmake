@@ -5,3 +5,14 @@ if(PFRT_SANITIZE)
   add_link_options(-fsanitize=${_pfrt_sanitizers})
   message(STATUS "pfrt: building with -fsanitize=${_pfrt_sanitizers}")
 endif()
+
+# PFRT_FUZZ=ON: libFuzzer targets under tests/fuzz (clang only). Every target is instrumented
+# for coverage (-fsanitize=fuzzer-no-link); only the fuzz executables link libFuzzer's main.
+option(PFRT_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
+set(PFRT_FUZZ_SECONDS 30 CACHE STRING "Seconds each fuzz target runs in its CTest test")
+if(PFRT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "pfrt: PFRT_FUZZ=ON needs clang (libFuzzer); configure with the 'fuzz' preset")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <limits>
 
 #include "config_json.hpp"
 #include "convert.hpp"
@@ -197,4 +198,16 @@ TEST_CASE("convert: a failed run leaves no partial output and keeps an existing 
   w.options.output_path = w.dir.file("no-such-folder/model.pfrt");
   w.set_weights(test::raw_tensors(w.config, 7));
   CHECK(w.convert_error().find("cannot create a temporary file in") != std::string::npos);
+}
+
+TEST_CASE("non-finite weights are refused, naming the tensor and element (the runtime refuses them too)") {
+  Workspace w;
+  auto tensors = test::raw_tensors(w.config, 7);
+  REQUIRE(tensors[3].name == "pos_embedding");
+  const float inf = std::numeric_limits<float>::infinity();
+  std::memcpy(tensors[3].data.data() + 5 * sizeof(float), &inf, sizeof(float));
+  w.set_weights(tensors);
+  CHECK(w.convert_error().find("tensor 'pos_embedding' element 5 is infinite: weights must be finite") !=
+        std::string::npos);
+  CHECK(w.dir.list().size() == 2);  // nothing written beside the inputs
 }

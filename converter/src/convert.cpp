@@ -1,5 +1,6 @@
 #include "convert.hpp"
 
+#include <cmath>
 #include <set>
 
 #include "config_json.hpp"
@@ -38,6 +39,18 @@ void check_tensors(const SafetensorsFile& weights, const std::vector<format::Ten
   }
 }
 
+// The runtime refuses NaN and infinite weights; say so here, naming the tensor, rather than
+// writing a file no runtime will load.
+void check_finite(const std::vector<float>& values, const std::string& name, const std::string& origin) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      throw ConvertError(origin + ": tensor '" + name + "' element " + std::to_string(i) + " is " +
+                         (std::isnan(values[i]) ? "NaN" : "infinite") +
+                         ": weights must be finite (did the training diverge?)");
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* summary) {
@@ -55,7 +68,9 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
   for (const format::TensorSpec& spec : specs) {
     const SafetensorsTensor& source = weights.tensors().at(spec.name);
     if (source.dtype != SafetensorsDType::kF32) s.converted_dtypes.push_back(spec.name + ": " + source.dtype_name + " -> f32");
-    tensors.push_back(f32_tensor(spec.name, spec.shape, weights.to_f32(spec.name)));
+    const std::vector<float> values = weights.to_f32(spec.name);
+    check_finite(values, spec.name, options.weights_path);
+    tensors.push_back(f32_tensor(spec.name, spec.shape, values));
     s.parameters += format::element_count(spec.shape);
   }
   s.tensors = tensors.size();

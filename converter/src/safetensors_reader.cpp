@@ -175,7 +175,7 @@ std::vector<float> SafetensorsFile::to_f32(const std::string& name) const {
   switch (t.dtype) {
     case SafetensorsDType::kF32:
       out.resize(t.bytes / 4);
-      std::memcpy(out.data(), p, t.bytes);
+      if (t.bytes != 0) std::memcpy(out.data(), p, t.bytes);  // an empty tensor has no storage
       break;
     case SafetensorsDType::kF16:
       for (size_t i = 0; i < t.bytes / 2; ++i) out.push_back(half_to_float(load_le<uint16_t>(p + 2 * i)));

@@ -61,8 +61,9 @@ PFRT_API pfrt_status pfrt_backend_check(const char* name);
 
 /* ---- models ---------------------------------------------------------------------------- */
 
-/* Maps the file, verifies it (FlatBuffers verifier + semantic checks of every tensor against
- * the configuration) and returns a model. */
+/* Reads the file into memory (a private copy: the file may be replaced, truncated or deleted
+ * afterwards), verifies it (FlatBuffers verifier + semantic checks of every tensor against the
+ * configuration) and returns a model. */
 PFRT_API pfrt_status pfrt_model_open(const char* path, pfrt_model** out_model);
 
 /* The same from bytes in memory; the bytes are copied, the caller may free them on return. */

@@ -1,6 +1,7 @@
 #include "format/model_spec.hpp"
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 namespace pfrt::format {
@@ -193,18 +194,26 @@ bool block_tensor_present(const ModelConfig& c, BlockTensor which) {
   return which != BlockTensor::kCount;
 }
 
-std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
-  std::vector<TensorSpec> specs;
+bool for_each_expected_tensor(const ModelConfig& c, const std::function<bool(const TensorSpec&)>& visit) {
   for (auto g = GlobalTensor{}; g != GlobalTensor::kCount; g = GlobalTensor(uint8_t(g) + 1)) {
-    specs.push_back({tensor_name(g), tensor_shape(c, g)});
+    if (!visit({tensor_name(g), tensor_shape(c, g)})) return false;
   }
   for (uint32_t b = 0; b < c.branches; ++b) {
     for (uint32_t j = 0; j < c.blocks_per_branch; ++j) {
       for (auto t = BlockTensor{}; t != BlockTensor::kCount; t = BlockTensor(uint8_t(t) + 1)) {
-        if (block_tensor_present(c, t)) specs.push_back({tensor_name(b, j, t), tensor_shape(c, t)});
+        if (block_tensor_present(c, t) && !visit({tensor_name(b, j, t), tensor_shape(c, t)})) return false;
       }
     }
   }
+  return true;
+}
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
+  std::vector<TensorSpec> specs;
+  for_each_expected_tensor(c, [&](const TensorSpec& spec) {
+    specs.push_back(spec);
+    return true;
+  });
   return specs;
 }
 

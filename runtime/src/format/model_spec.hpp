@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,6 +99,10 @@ struct TensorSpec {
 };
 // Every tensor a model with this (valid) config holds, stem first, then branch by branch.
 std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
+// The same one at a time, stopping when `visit` returns false (then returns false). A config may
+// imply millions of tensors; a reader that checks a file against it stops at the first missing
+// one instead of building the whole list.
+bool for_each_expected_tensor(const ModelConfig& config, const std::function<bool(const TensorSpec&)>& visit);
 
 // Nominal operation count (2 x multiply-adds of every GEMM and of attention's QK^T and AV; the
 // few element-wise operations are not counted), per image. What benchmarks turn into GFLOP/s.

@@ -1,6 +1,8 @@
-// The bytes of a model: a read-only mapping of a file, or a 64-byte aligned copy of a buffer.
-// Either way the first byte is at least 64-byte aligned, so tensor data stored at 64-byte
-// offsets can be used in place.
+// The bytes of a model: a private, 64-byte aligned copy of a file or of a buffer. Tensor data
+// stored at 64-byte offsets can be used in place. The file is read, not mapped: a model file
+// that is truncated, rewritten or replaced while sessions run cannot fault the process
+// (a truncated mapping raises SIGBUS on the next access), and a file that changes size while
+// it is read is reported as such.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +14,7 @@ namespace pfrt::core {
 
 class FileBytes {
  public:
-  static std::unique_ptr<FileBytes> map_file(const std::string& path);
+  static std::unique_ptr<FileBytes> read_file(const std::string& path);
   static std::unique_ptr<FileBytes> copy_of(const void* data, size_t size);
   ~FileBytes();
   FileBytes(const FileBytes&) = delete;
@@ -22,10 +24,10 @@ class FileBytes {
   size_t size() const { return size_; }
 
  private:
-  FileBytes(const uint8_t* data, size_t size, bool mapped) : data_(data), size_(size), mapped_(mapped) {}
-  const uint8_t* data_;
+  FileBytes(uint8_t* data, size_t size) : data_(data), size_(size) {}
+  static uint8_t* allocate(size_t size);
+  uint8_t* data_;
   size_t size_;
-  bool mapped_;
 };
 
 }  // namespace pfrt::core

@@ -62,7 +62,7 @@ Model::Model(std::unique_ptr<FileBytes> bytes, std::string origin) : bytes_(std:
 }
 
 std::shared_ptr<const Model> Model::open(const std::string& path) {
-  return std::shared_ptr<const Model>(new Model(FileBytes::map_file(path), path));
+  return std::shared_ptr<const Model>(new Model(FileBytes::read_file(path), path));
 }
 
 std::shared_ptr<const Model> Model::from_buffer(const void* data, size_t size) {

@@ -1,6 +1,7 @@
 #include "model/model_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -128,7 +129,19 @@ const char* dtype_name(fb::DType dtype) {
   return name[0] ? name : "unknown";
 }
 
+// Index of the first NaN or infinity among `count` floats, or `count` when all are finite.
+uint64_t first_non_finite(const uint8_t* data, uint64_t count) {
+  for (uint64_t i = 0; i < count; ++i) {
+    float v;
+    std::memcpy(&v, data + i * sizeof(float), sizeof(float));
+    if (!std::isfinite(v)) return i;
+  }
+  return count;
+}
+
 // Checks every tensor against the spec the config implies and returns pointers to their data.
+// Walks the expected tensors one at a time: a config implying millions of tensors fails at the
+// first one the file lacks, without building the whole list.
 std::map<std::string, const float*> read_tensors(const fb::Model& model, const format::ModelConfig& config,
                                                  const uint8_t* base, const std::string& origin) {
   std::map<std::string, const fb::Tensor*> by_name;
@@ -139,7 +152,7 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
   }
   std::map<std::string, const float*> tensors;
   std::vector<std::pair<const uint8_t*, const uint8_t*>> ranges;
-  for (const format::TensorSpec& spec : format::expected_tensors(config)) {
+  format::for_each_expected_tensor(config, [&](const format::TensorSpec& spec) {
     auto it = by_name.find(spec.name);
     if (it == by_name.end()) invalid(origin, "missing tensor '" + spec.name + "' " + format::shape_string(spec.shape));
     const fb::Tensor& t = *it->second;
@@ -153,7 +166,8 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
       invalid(origin, "tensor '" + spec.name + "' has shape " + format::shape_string(shape) + ", the config needs " +
                           format::shape_string(spec.shape));
     }
-    const uint64_t expected_bytes = format::element_count(shape) * sizeof(float);
+    const uint64_t count = format::element_count(shape);
+    const uint64_t expected_bytes = count * sizeof(float);
     const uint64_t actual_bytes = t.data() ? t.data()->size() : 0;
     if (actual_bytes != expected_bytes) {
       invalid(origin, "tensor '" + spec.name + "' holds " + std::to_string(actual_bytes) + " bytes of data; shape " +
@@ -165,10 +179,20 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
       invalid(origin, "tensor '" + spec.name + "' data at file offset " + std::to_string(offset) + " is not " +
                           std::to_string(kTensorAlignment) + "-byte aligned");
     }
+    // Weights are never NaN or infinite in a usable model (a diverged training run or a
+    // corrupt file); refusing them here keeps every backend's arithmetic well defined.
+    if (const uint64_t i = first_non_finite(begin, count); i != count) {
+      float v;
+      std::memcpy(&v, begin + i * sizeof(float), sizeof(float));
+      invalid(origin, "tensor '" + spec.name + "' element " + std::to_string(i) + " is " +
+                          (std::isnan(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity") +
+                          ": weights must be finite (corrupt file or diverged training?)");
+    }
     ranges.emplace_back(begin, begin + actual_bytes);
     tensors.emplace(spec.name, reinterpret_cast<const float*>(begin));
     by_name.erase(it);
-  }
+    return true;
+  });
   if (!by_name.empty()) {
     invalid(origin, "unexpected tensor '" + by_name.begin()->first + "' (not part of a model with this config; " +
                         std::to_string(by_name.size()) + " such tensor(s))");

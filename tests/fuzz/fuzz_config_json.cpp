@@ -1,0 +1,10 @@
+// libFuzzer target: see pfrt::fuzz::config_json in fuzz_bodies.hpp.
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_bodies.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pfrt::fuzz::config_json(data, size);
+  return 0;
+}
