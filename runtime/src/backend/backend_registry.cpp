@@ -2,11 +2,18 @@
 
 #include "error.hpp"
 #include "reference/reference_backend.hpp"
+#ifdef PFRT_HAVE_CUDA
+#include "cuda/cuda_backend.hpp"
+#endif
 
 namespace pfrt::core {
 
 const std::vector<const Backend*>& builtin_backends() {
-  static const std::vector<const Backend*> backends = {&reference_backend()};
+  static const std::vector<const Backend*> backends = {
+#ifdef PFRT_HAVE_CUDA
+      &cuda_backend(),
+#endif
+      &reference_backend()};
   return backends;
 }
 
