@@ -3,11 +3,20 @@
 #include "cpu/cpu_backend.hpp"
 #include "error.hpp"
 #include "reference/reference_backend.hpp"
+#ifdef PFRT_HAVE_CUDA
+#include "cuda/cuda_backend.hpp"
+#endif
 
 namespace pfrt::core {
 
 const std::vector<const Backend*>& builtin_backends() {
-  static const std::vector<const Backend*> backends = {&cpu::cpu_backend(), &reference_backend()};
+  // The default is the first that can run here: the cpu backend; cuda is chosen by name.
+  static const std::vector<const Backend*> backends = {
+      &cpu::cpu_backend(),
+#ifdef PFRT_HAVE_CUDA
+      &cuda_backend(),
+#endif
+      &reference_backend()};
   return backends;
 }
 

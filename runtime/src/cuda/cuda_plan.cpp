@@ -1,0 +1,68 @@
+#include "cuda/cuda_plan.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <initializer_list>
+#include <string>
+
+#include "error.hpp"
+
+namespace pfrt::cuda {
+
+uint32_t parse_stream_count(const char* text) {
+  if (text == nullptr || *text == '\0') return kDefaultMaxStreams;
+  const std::string value(text);
+  char* end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  const bool digits_only = text[0] >= '0' && text[0] <= '9' && *end == '\0';
+  if (!digits_only || n < 1 || n > long{kMaxStreams}) {
+    core::fail(PFRT_INVALID_ARGUMENT, "PFRT_CUDA_STREAMS must be a whole number of streams from 1 to " +
+                                          std::to_string(kMaxStreams) + ", got '" + value + "'");
+  }
+  return uint32_t(n);
+}
+
+uint32_t branch_stream_count(uint32_t max_streams, uint32_t branches) {
+  return std::max(1u, std::min(max_streams, branches));
+}
+
+BufferSizes buffer_sizes(const format::ModelConfig& c, size_t batch) {
+  const size_t t = c.tokens(), d = c.embed_dim, inner = c.inner_dim();
+  BufferSizes s;
+  s.input = batch * size_t(c.image_floats());
+  s.patches = batch * c.patches() * size_t{c.patch_dim()};
+  s.projected = batch * c.patches() * d;
+  s.x0 = s.branch_out = s.merged = s.normed = s.update = batch * t * d;
+  s.pooled = batch * d;
+  s.logits = batch * c.classes;
+  s.qkv = batch * t * 3 * inner;
+  s.attended = batch * t * inner;
+  s.hidden = batch * t * c.mlp_dim;
+  return s;
+}
+
+size_t attention_shared_bytes(const format::ModelConfig& c) {
+  return (size_t{c.head_dim} + c.tokens()) * sizeof(float);
+}
+
+std::string unsupported_reason(const format::ModelConfig& c) {
+  const size_t bytes = attention_shared_bytes(c);
+  if (bytes > kSharedBytesPerBlock) {
+    const size_t most = kSharedBytesPerBlock / sizeof(float) - c.head_dim;
+    return "the model has " + std::to_string(c.tokens()) + " tokens of head size " + std::to_string(c.head_dim) +
+           "; the cuda backend's attention keeps a row of scores in " + std::to_string(kSharedBytesPerBlock / 1024) +
+           " KiB of shared memory, which holds at most " + std::to_string(most) + " tokens at this head size";
+  }
+  return {};
+}
+
+size_t max_batch(const format::ModelConfig& c) {
+  // The largest GEMM row count is batch x T; the widest row is the MLP's or the QKV's.
+  const size_t widest = std::max({size_t{c.mlp_dim}, 3 * size_t{c.inner_dim()}, size_t{c.embed_dim},
+                                  size_t{c.patch_dim()}, size_t{c.classes}});
+  // The attention grid's z dimension is the batch (at most 65535 blocks).
+  return std::min<size_t>(65535, size_t{INT_MAX} / (size_t{c.tokens()} * widest));
+}
+
+}  // namespace pfrt::cuda

@@ -1,0 +1,112 @@
+// A session of the cuda backend. The stem runs on the session's main stream; an event forks
+// the branches onto up to S branch streams (branch b on stream b mod S, each with its own
+// cuBLAS handle and scratch), each branch writes its own output, events join the streams back
+// into the main stream, which merges the prefix, pools and runs the head.
+//
+// Whole runs (no deadline, no test hook) go through CUDA graphs (graph_book.hpp): a warm-up
+// run per (batch, prefix), then one capture (thread-local mode, so sessions on other threads
+// are not disturbed), then replays. Cancellation is then seen before the launch and after
+// the GPU finished: the granularity is the whole run.
+// Runs with a deadline (or a branch hook) launch branch by branch, checking the RunControl
+// before each launch, then wait for the branches' completion events while checking it; at a
+// deadline, the branches whose events completed form the best prefix. Work already launched
+// cannot be recalled: such a run returns once it finished (within about one branch's time).
+//
+// Buffers are allocated for the largest batch seen (a larger batch reallocates and drops the
+// graphs); a run in steady state allocates nothing. Input and logits go through pinned host
+// buffers: mapped ones that kernels read and write directly on integrated GPUs (Jetson),
+// staging buffers for asynchronous copies on discrete GPUs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "cuda/cuda_plan.hpp"
+#include "cuda/cuda_resources.hpp"
+#include "cuda/device_weights.hpp"
+#include "cuda/graph_book.hpp"
+
+namespace pfrt::cuda {
+
+struct CudaSessionOptions {
+  int device = 0;
+  uint32_t max_streams = kDefaultMaxStreams;
+  size_t graph_slots = 4;  // (batch, prefix) keys whose graphs are kept
+};
+
+class CudaSession final : public core::BackendSession {
+ public:
+  CudaSession(std::shared_ptr<const core::Model> model, const CudaSessionOptions& options);
+  ~CudaSession() override;
+  CudaSession(const CudaSession&) = delete;
+  CudaSession& operator=(const CudaSession&) = delete;
+
+  core::RunStatus run(const core::RunRequest& request, const core::RunControl& control,
+                      core::RunProfile& profile) override;
+  std::string describe() const override;
+
+  // How runs went so far (tests check graph capture and re-capture with these).
+  struct Counters {
+    uint64_t eager_runs = 0;      // warm-ups and branch-by-branch runs
+    uint64_t graph_captures = 0;
+    uint64_t graph_replays = 0;
+    uint64_t reallocations = 0;   // buffers grown for a larger batch
+  };
+  const Counters& counters() const { return counters_; }
+  uint32_t branch_streams() const { return uint32_t(streams_.size()); }
+  bool mapped_io() const { return mapped_; }
+  const DeviceWeights& weights() const { return *weights_; }
+
+ private:
+  struct BranchStream;
+
+  void reserve(size_t batch);
+  // Enqueues a whole run (stem, k branches, merge and head) on the streams; capturable.
+  void enqueue_run(size_t batch, uint32_t k);
+  void enqueue_stem(size_t batch);
+  void enqueue_branch(uint32_t branch, size_t batch);
+  void enqueue_head(size_t batch, uint32_t k);
+  void capture(size_t slot, size_t batch, uint32_t k);
+  core::RunStatus run_whole(const core::RunRequest& r, const core::RunControl& control);
+  core::RunStatus run_stepwise(const core::RunRequest& r, const core::RunControl& control);
+  core::StopReason wait_for_branches(uint32_t launched, const core::RunControl& control);
+  uint32_t finished_prefix(uint32_t launched);
+  void fill_profile(core::RunProfile& profile, uint32_t branches, bool head) const;
+  void record_timing(const Event& event, cudaStream_t stream);
+  cudaStream_t branch_stream(uint32_t branch) const;
+
+  std::shared_ptr<const core::Model> model_;
+  int device_;
+  std::string device_name_;
+  int compute_major_ = 0, compute_minor_ = 0;
+  bool integrated_ = false;
+  bool mapped_ = false;  // input and logits in mapped host memory
+  size_t max_batch_ = 0;
+  std::shared_ptr<const DeviceWeights> weights_;
+
+  Stream main_;
+  std::unique_ptr<Blas> main_blas_;
+  std::vector<std::unique_ptr<BranchStream>> streams_;
+  std::vector<uint8_t> forked_;  // per stream: joined the run's fork already (reused per run)
+
+  // Ordering events (no timing) and the profile's timing events.
+  Event fork_;
+  Event t_start_, t_stem_, t_join_, t_end_;
+  std::vector<Event> t_branch_start_, t_branch_end_;
+
+  // Buffers for `capacity_` images.
+  size_t capacity_ = 0;
+  BufferSizes sizes_;
+  PinnedFloats input_host_, logits_host_;
+  DeviceFloats input_dev_, logits_dev_;  // discrete GPUs only
+  DeviceFloats patches_, projected_, x0_, branch_out_, merged_, pooled_;
+
+  GraphBook book_;
+  std::vector<GraphExec> graphs_;  // one per book slot
+  bool capturing_ = false;
+  Counters counters_;
+};
+
+}  // namespace pfrt::cuda

@@ -1,0 +1,84 @@
+// Fused attention for short sequences: one block per (query row, head, image) computes the
+// row's scores q.k_j / sqrt(d) into shared memory, turns them into softmax weights (max
+// subtracted), and writes the weighted sum of the values. No T x T matrix in global memory.
+#include <cmath>
+
+#include "cuda/cuda_check.hpp"
+#include "cuda/cuda_plan.hpp"
+#include "cuda/kernels.hpp"
+
+namespace pfrt::cuda::kernels {
+
+namespace {
+
+constexpr unsigned kThreads = 128;  // a multiple of the warp size
+
+enum class Reduce { kSum, kMax };
+
+// Reduction of v over the block; every thread gets the result. `shared` holds a float per warp.
+template <Reduce op>
+__device__ float block_reduce(float v, float* shared) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const float other = __shfl_down_sync(0xffffffffu, v, offset);
+    v = op == Reduce::kSum ? v + other : fmaxf(v, other);
+  }
+  const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();  // shared may still be read by a previous call
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  float r = shared[0];
+  for (unsigned w = 1; w < blockDim.x / 32; ++w) r = op == Reduce::kSum ? r + shared[w] : fmaxf(r, shared[w]);
+  return r;
+}
+
+__global__ void attention_kernel(const float* qkv, size_t tokens, size_t heads, size_t head_dim, float scale,
+                                 float* out) {
+  extern __shared__ float row[];  // the query [head_dim], then its scores [tokens]
+  __shared__ float partial[kThreads / 32];
+  float* q = row;
+  float* scores = row + head_dim;
+  const size_t i = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  const size_t inner = heads * head_dim, stride = 3 * inner;
+  const float* image = qkv + b * tokens * stride;
+  const float* keys = image + inner + h * head_dim;
+  const float* values = image + 2 * inner + h * head_dim;
+
+  for (size_t e = threadIdx.x; e < head_dim; e += blockDim.x) q[e] = image[i * stride + h * head_dim + e];
+  __syncthreads();
+
+  float local_max = -INFINITY;
+  for (size_t j = threadIdx.x; j < tokens; j += blockDim.x) {
+    float dot = 0.0f;
+    for (size_t e = 0; e < head_dim; ++e) dot += q[e] * keys[j * stride + e];
+    scores[j] = dot * scale;
+    local_max = fmaxf(local_max, scores[j]);
+  }
+  const float max = block_reduce<Reduce::kMax>(local_max, partial);
+  float local_sum = 0.0f;
+  for (size_t j = threadIdx.x; j < tokens; j += blockDim.x) {
+    scores[j] = expf(scores[j] - max);
+    local_sum += scores[j];
+  }
+  const float inv_sum = 1.0f / block_reduce<Reduce::kSum>(local_sum, partial);  // also publishes scores
+
+  float* dst = out + (b * tokens + i) * inner + h * head_dim;
+  for (size_t e = threadIdx.x; e < head_dim; e += blockDim.x) {
+    float acc = 0.0f;
+    for (size_t j = 0; j < tokens; ++j) acc += scores[j] * values[j * stride + e];
+    dst[e] = acc * inv_sum;
+  }
+}
+
+}  // namespace
+
+void attention(const float* qkv, size_t batch, size_t tokens, size_t heads, size_t head_dim, float* out,
+               cudaStream_t stream) {
+  if (batch == 0) return;
+  const size_t shared = (head_dim + tokens) * sizeof(float);  // cuda_plan.hpp's attention_shared_bytes
+  const dim3 grid{unsigned(tokens), unsigned(heads), unsigned(batch)};
+  const float scale = float(1.0 / std::sqrt(double(head_dim)));
+  attention_kernel<<<grid, kThreads, shared, stream>>>(qkv, tokens, heads, head_dim, scale, out);
+  check_launch("attention kernel");
+}
+
+}  // namespace pfrt::cuda::kernels

@@ -1,0 +1,16 @@
+#include "cuda/linear.hpp"
+
+#include "cuda/cuda_check.hpp"
+
+namespace pfrt::cuda {
+
+void linear(cublasHandle_t blas, const float* x, size_t rows, size_t in, const float* w, size_t out, float* y) {
+  // Column-major view: y^T [out, rows] = (w^T)^T [out, in] . x^T [in, rows], where the
+  // row-major w and x are, read column-major, w^T (ld = in) and x^T (ld = in).
+  const float one = 1.0f, zero = 0.0f;
+  check(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, w, int(in), x, int(in), &zero,
+                    y, int(out)),
+        "cublasSgemm");
+}
+
+}  // namespace pfrt::cuda
