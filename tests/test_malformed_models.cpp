@@ -105,7 +105,11 @@ size_t first_tensor_table(const Bytes& bytes) {
   return size_t(reinterpret_cast<const uint8_t*>(m->tensors()->Get(0)) - bytes.data());
 }
 
-void put_u32(Bytes& bytes, size_t at, uint32_t value) { std::memcpy(bytes.data() + at, &value, 4); }
+// Writes a little-endian u32 byte by byte through checked indexing (a memcpy through a pointer
+// derived from a FlatBuffers table trips GCC 12's -Wstringop-overflow under ASan).
+void put_u32(Bytes& bytes, size_t at, uint32_t value) {
+  for (size_t i = 0; i < 4; ++i) bytes.at(at + i) = uint8_t(value >> (8 * i));
+}
 
 const std::string kNormWeight = "paraformerbranches.branches.0.0.norm.weight";
 const std::string kNormBias = "paraformerbranches.branches.1.1.norm.bias";
