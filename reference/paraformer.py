@@ -213,12 +213,21 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def flops_per_image(cfg: ParaFormerConfig, branches: Optional[int] = None) -> int:
-    """Multiply-adds x 2 of the GEMMs and attention (what benchmarks call the operation count)."""
+    """Multiply-adds x 2 of the GEMMs and attention that the logits need (pfrt's operation count).
+
+    With cls pooling only row 0 of a branch's last block is read: that block needs keys and
+    values of every row, but the query, attention, projection and MLP of row 0 alone. The
+    module here computes the full block; the count credits only the needed part, as pfrt's does.
+    """
     k = cfg.branches if branches is None else branches
-    t, d = cfg.tokens, cfg.dim
+    t, d, inner = cfg.tokens, cfg.dim, cfg.inner_dim
+
+    def block(queries: int) -> int:
+        ops = 2 * t * d * 2 * inner + 2 * queries * d * inner + 2 * 2 * queries * t * inner
+        ops += 2 * queries * inner * d if cfg.project_out else 0
+        return ops + 2 * 2 * queries * d * cfg.mlp_dim
+
+    last = block(1 if cfg.pool == "cls" else t)
     stem = 2 * cfg.num_patches * cfg.patch_dim * d
-    block = 2 * t * d * 3 * cfg.inner_dim + 2 * 2 * t * t * cfg.inner_dim
-    block += 2 * t * cfg.inner_dim * d if cfg.project_out else 0
-    block += 2 * 2 * t * d * cfg.mlp_dim
     head = 2 * d * cfg.num_classes
-    return stem + k * cfg.blocks_per_branch * block + head
+    return stem + k * ((cfg.blocks_per_branch - 1) * block(t) + last) + head

@@ -86,13 +86,23 @@ TEST_CASE("operation count of a DeiT-Tiny block matches a hand count") {
   c.branches = 4;
   c.blocks_per_branch = 1;
   c.classes = 1000;
-  // T = 197: qkv 2*197*192*576 = 43,573,248; attention 2*2*197*197*192 = 29,805,312;
-  // projection 2*197*192*192 = 14,524,416; MLP 2*2*197*192*768 = 116,195,328.
+  // Mean pooling, T = 197: qkv 2*197*192*576 = 43,573,248; attention 2*2*197*197*192 =
+  // 29,805,312; projection 2*197*192*192 = 14,524,416; MLP 2*2*197*192*768 = 116,195,328.
+  c.pooling = format::Pooling::kMean;
   const auto ops = format::operation_count(c);
   CHECK(ops.per_branch == 43573248ull + 29805312ull + 14524416ull + 116195328ull);
   CHECK(ops.stem == 2ull * 196 * 768 * 192);
   CHECK(ops.head == 2ull * 192 * 1000);
   CHECK(ops.total(4) == ops.stem + 4 * ops.per_branch + ops.head);
+
+  // Class-token pooling, one block: k, v of all rows 2*197*192*384 = 29,048,832; the class
+  // row's q 2*192*192 = 73,728, attention 2*2*197*192 = 151,296, projection 73,728 and MLP
+  // 2*2*192*768 = 589,824.
+  c.pooling = format::Pooling::kCls;
+  CHECK(format::operation_count(c).per_branch == 29048832ull + 73728ull + 151296ull + 73728ull + 589824ull);
+  // Two blocks: the first is whole.
+  c.blocks_per_branch = 2;
+  CHECK(format::operation_count(c).per_branch == 204098304ull + 29937408ull);
 }
 
 TEST_CASE("element_count saturates instead of overflowing") {

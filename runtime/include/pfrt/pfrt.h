@@ -94,7 +94,9 @@ typedef struct pfrt_model_info {
   pfrt_pooling pooling;
   pfrt_training training;
   uint64_t parameters;        /* number of weights */
-  uint64_t flops;             /* operations (2 x multiply-adds) of one image through all branches */
+  uint64_t flops;             /* operations (2 x multiply-adds) of one image through all branches:
+                               * what the logits need (with cls pooling, the last block of a
+                               * branch needs only row 0 past its keys and values) */
   uint64_t flops_per_branch;  /* of one branch; flops = stem_head + branches x flops_per_branch */
   uint64_t file_size;         /* bytes of the model file (or buffer) */
 } pfrt_model_info;

@@ -11,9 +11,15 @@ namespace {
 
 using format::ModelConfig;
 
-// One (image, head) attention item per pthreadpool task.
+// One (image, head) attention item per pthreadpool task. Queries, keys and values are rows of
+// heads x head_dim values (head-major), `row_stride` floats apart; the query rows of image i
+// start at q + i * q_image_stride, its keys at k + i * tokens * row_stride, its values `inner`
+// floats after its keys.
 struct AttentionWork {
-  const float* qkv;
+  const float* q;
+  size_t q_image_stride;
+  const float* k;
+  size_t row_stride;
   size_t tokens, heads, head_dim, queries;
   float* out;  // queries rows of heads x head_dim per image
   float* scratch;
@@ -24,8 +30,9 @@ void attention_item(void* context, size_t item) {
   const auto& w = *static_cast<const AttentionWork*>(context);
   const size_t inner = w.heads * w.head_dim;
   const size_t image = item / w.heads, head = item % w.heads;
-  const float* q = w.qkv + image * w.tokens * 3 * inner + head * w.head_dim;
-  kernels::attention_head(q, q + inner, q + 2 * inner, 3 * inner, w.tokens, w.head_dim, w.queries,
+  const float* q = w.q + image * w.q_image_stride + head * w.head_dim;
+  const float* k = w.k + image * w.tokens * w.row_stride + head * w.head_dim;
+  kernels::attention_head(q, k, k + inner, w.row_stride, w.tokens, w.head_dim, w.queries,
                           w.out + image * w.queries * inner + head * w.head_dim, inner,
                           w.scratch + item * w.scratch_floats);
 }
@@ -63,18 +70,18 @@ class BranchRunner {
   }
 
  private:
-  // normed = LN1(z); qkv = normed Wqkv^T; attention for `queries` rows per image into out.
-  void attend(const BlockOps& ops, const core::BlockWeights& w, const float* z, size_t queries, float* out) {
-    kernels::layer_norm(z, d_, rows_, d_, w.attn_norm_weight, w.attn_norm_bias, c_.layernorm_eps, s_.normed, d_);
-    ops.qkv.run(rows_, s_.normed, s_.qkv, pool_);
-    AttentionWork work{s_.qkv, c_.tokens(), c_.heads, c_.head_dim, queries, out, s_.attention_scratch,
-                       s_.attention_scratch_floats};
+  // Attention of every (image, head) of the batch, spread over the slot's pool.
+  void attend(AttentionWork work) {
     pthreadpool_parallelize_1d(pool_, attention_item, &work, n_ * c_.heads, s_.pool_flags);
   }
 
   // z = base + Attn(LN1(z)), base = LN1(z) (authors' form) or z (pre-norm).
   void attention_layer(const BlockOps& ops, const core::BlockWeights& w, const float* z) {
-    attend(ops, w, z, c_.tokens(), s_.attended);
+    const size_t t = c_.tokens(), inner = c_.inner_dim();
+    kernels::layer_norm(z, d_, rows_, d_, w.attn_norm_weight, w.attn_norm_bias, c_.layernorm_eps, s_.normed, d_);
+    ops.qkv.run(rows_, s_.normed, s_.qkv, pool_);
+    attend({s_.qkv, t * 3 * inner, s_.qkv + inner, 3 * inner, t, c_.heads, c_.head_dim, t, s_.attended,
+            s_.attention_scratch, s_.attention_scratch_floats});
     const float* update = s_.attended;
     if (ops.out) {
       ops.out.run(rows_, s_.attended, s_.update, pool_);
@@ -93,8 +100,14 @@ class BranchRunner {
   }
 
   // The attention layer for row 0 of each image only: c_z[i] = base[i, 0] + Attn(...)[i, 0].
+  // Keys and values come from every row, the query from row 0 alone.
   void class_row_attention(const BlockOps& ops, const core::BlockWeights& w, const float* z) {
-    attend(ops, w, z, 1, s_.c_attended);
+    const size_t t = c_.tokens(), inner = c_.inner_dim();
+    kernels::layer_norm(z, d_, rows_, d_, w.attn_norm_weight, w.attn_norm_bias, c_.layernorm_eps, s_.normed, d_);
+    ops.kv.run(rows_, s_.normed, s_.qkv, pool_);
+    ops.q.run(n_, s_.normed, s_.c_q, pool_);
+    attend({s_.c_q, inner, s_.qkv, 2 * inner, t, c_.heads, c_.head_dim, 1, s_.c_attended, s_.attention_scratch,
+            s_.attention_scratch_floats});
     const float* update = s_.c_attended;
     if (ops.out) {
       ops.out.run(n_, s_.c_attended, s_.c_update, pool_);

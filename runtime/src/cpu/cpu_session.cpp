@@ -4,7 +4,6 @@
 
 #include "cpu/affinity.hpp"
 #include "cpu/kernels/kernels.hpp"
-#include "cpu/kernels/kernels.hpp"
 #include "error.hpp"
 #include "session/session.hpp"
 
@@ -53,7 +52,13 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
       const core::BlockWeights& bw = w.branches[b][j];
       const std::string where = "branch " + std::to_string(b) + " block " + std::to_string(j);
       BlockOps ops;
-      ops.qkv = FullyConnected(d, 3 * inner, 3 * inner, bw.qkv_weight, nullptr, where + " qkv", yield);
+      if (j + 1 == c.blocks_per_branch && c.pooling == format::Pooling::kCls) {
+        // Rows [inner, 3 inner) of the QKV weight are K and V; the query reads row 0 per image.
+        ops.kv = FullyConnected(d, 2 * inner, 2 * inner, bw.qkv_weight + inner * d, nullptr, where + " kv", yield);
+        ops.q = FullyConnected(d, inner, inner, bw.qkv_weight, nullptr, where + " class-row q", yield, c.tokens() * d);
+      } else {
+        ops.qkv = FullyConnected(d, 3 * inner, 3 * inner, bw.qkv_weight, nullptr, where + " qkv", yield);
+      }
       if (bw.out_weight != nullptr) {
         ops.out = FullyConnected(inner, d, d, bw.out_weight, bw.out_bias, where + " output projection", yield);
       }
@@ -106,6 +111,7 @@ void CpuSession::layout(size_t n) {
     s.attended = s.arena.take(rows * inner);
     s.update = s.arena.take(rows * d);
     s.hidden = s.arena.take(rows * m);
+    s.c_q = s.arena.take(n * inner);
     s.c_attended = s.arena.take(n * inner);
     s.c_update = s.arena.take(n * d);
     s.c_z = s.arena.take(n * d);

@@ -20,10 +20,10 @@ const std::string& xnnpack_init_error() {
 }
 
 FullyConnected::FullyConnected(size_t in, size_t out, size_t out_stride, const float* weight, const float* bias,
-                               const std::string& what, bool yield_after)
+                               const std::string& what, bool yield_after, size_t in_stride)
     : in_(in), out_(out) {
   const xnn_status status = xnn_create_fully_connected_nc_f32(
-      in, out, in, out_stride, weight, bias, -std::numeric_limits<float>::infinity(),
+      in, out, in_stride == 0 ? in : in_stride, out_stride, weight, bias, -std::numeric_limits<float>::infinity(),
       std::numeric_limits<float>::infinity(), yield_after ? XNN_FLAG_YIELD_WORKERS : 0, &op_);
   if (status != xnn_status_success) {
     op_ = nullptr;

@@ -20,9 +20,10 @@ class FullyConnected {
   FullyConnected() = default;
   // out_stride: floats between output rows (>= out). `what` names the layer in errors.
   // yield_after: the pool's workers go to sleep after this operator instead of spinning (for
-  // the last GEMM before other threads take over the cores).
+  // the last GEMM before other threads take over the cores). in_stride: floats between input
+  // rows (0: in), e.g. to read only the class-token row of every image.
   FullyConnected(size_t in, size_t out, size_t out_stride, const float* weight, const float* bias,
-                 const std::string& what, bool yield_after = false);
+                 const std::string& what, bool yield_after = false, size_t in_stride = 0);
   FullyConnected(FullyConnected&& other) noexcept : op_(other.op_), in_(other.in_), out_(other.out_) {
     other.op_ = nullptr;
   }

@@ -19,9 +19,11 @@ struct PoolDeleter {
 };
 using Pool = std::unique_ptr<pthreadpool, PoolDeleter>;
 
-// Operators of one block; `out` is empty when the model has no output projection.
+// Operators of one block; `out` is empty when the model has no output projection. The last
+// block of a class-token-pooled branch has no `qkv` but `kv` (keys and values of every row)
+// and `q` (the query of the class-token row only): the other queries would be thrown away.
 struct BlockOps {
-  FullyConnected qkv, out, fc1, fc2;
+  FullyConnected qkv, kv, q, out, fc1, fc2;
 };
 
 // A branch slot: runs one branch at a time on one thread plus its pool (null: no workers).
@@ -33,7 +35,7 @@ struct Slot {
   FullyConnected stem;  // the patch embedding, for this slot's share of the stem rows
   Arena arena;
   float *z, *normed, *qkv, *attended, *update, *hidden;
-  float *c_attended, *c_update, *c_z, *c_normed, *c_hidden;
+  float *c_q, *c_attended, *c_update, *c_z, *c_normed, *c_hidden;
   float* attention_scratch;  // one scratch per (image, head) work item
   size_t attention_scratch_floats;
 };

@@ -219,13 +219,18 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
 
 OperationCount operation_count(const ModelConfig& c) {
   const uint64_t t = c.tokens(), d = c.embed_dim, inner = c.inner_dim(), m = c.mlp_dim;
-  uint64_t block = 2 * t * d * 3 * inner;  // qkv
-  block += 2 * 2 * t * t * inner;          // QK^T and AV over all heads
-  if (c.project_out()) block += 2 * t * inner * d;
-  block += 2 * 2 * t * d * m;              // both MLP layers
+  // A block whose `queries` rows (of t) go on past the keys and values.
+  const auto block = [&](uint64_t queries) {
+    uint64_t ops = 2 * t * d * 2 * inner + 2 * queries * d * inner;  // k, v of every row; q
+    ops += 2 * 2 * queries * t * inner;                                // QK^T and AV over all heads
+    if (c.project_out()) ops += 2 * queries * inner * d;
+    return ops + 2 * 2 * queries * d * m;                              // both MLP layers
+  };
+  // With class-token pooling only row 0 of the last block's output is read.
+  const uint64_t last_queries = c.pooling == Pooling::kCls ? 1 : t;
   OperationCount ops;
   ops.stem = 2 * uint64_t{c.patches()} * c.patch_dim() * d;
-  ops.per_branch = block * c.blocks_per_branch;
+  ops.per_branch = block(t) * (c.blocks_per_branch - 1) + block(last_queries);
   ops.head = 2 * d * c.classes;
   return ops;
 }
