@@ -3,8 +3,9 @@
 
   ship_model.py RUN_DIR OUT_DIR --convert build/release/converter/pfrt-convert [--samples 10]
 
-OUT_DIR receives config.json + model.safetensors (what the model came from), model.pfrt (made
-by pfrt-convert), labels.txt, and samples/: test images as binary PGM files, the first test
+OUT_DIR receives config.json + model.safetensors (what the model came from), results.json (its
+training run's figures, which the tests check pfrt against), model.pfrt (made by pfrt-convert),
+labels.txt, and samples/: test images as binary PGM files, the first test
 image of each class, named <test index>-<label>.pgm so that tools can check their answers.
 """
 
@@ -28,12 +29,12 @@ def main() -> int:
     p.add_argument("--samples", type=int, default=10, help="number of sample images (one per class first)")
     args = p.parse_args()
 
-    for name in ("config.json", "model.safetensors"):
+    for name in ("config.json", "model.safetensors", "results.json"):
         if not os.path.isfile(os.path.join(args.run_dir, name)):
             print(f"ship_model.py: {args.run_dir} has no {name}: train it with reference/train.py", file=sys.stderr)
             return 1
     os.makedirs(os.path.join(args.out_dir, "samples"), exist_ok=True)
-    for name in ("config.json", "model.safetensors"):
+    for name in ("config.json", "model.safetensors", "results.json"):
         shutil.copyfile(os.path.join(args.run_dir, name), os.path.join(args.out_dir, name))
     with open(os.path.join(args.out_dir, "config.json"), encoding="utf-8") as f:
         labels = json.load(f)["labels"]

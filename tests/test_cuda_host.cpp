@@ -2,6 +2,7 @@
 // bookkeeping, the weights' device layout and cache, CUDA/cuBLAS error reporting, and the
 // clear error a session on the cuda backend gives where there is no GPU.
 #include <doctest/doctest.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "cuda/cublas_library.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_plan.hpp"
@@ -340,4 +342,18 @@ TEST_CASE("asking for the cuda backend without a usable GPU is a clear error") {
   }
   pfrt_session_destroy(session);
   pfrt_model_close(model);
+}
+
+TEST_CASE("cuBLAS is loaded on first use, not at process start") {
+  // Linked, it would be resident (~215 MiB) in every process that uses pfrt, GPU or not.
+  const std::string name = cuda::cublas_library_name();
+  CHECK(name.rfind("libcublas.so.", 0) == 0);
+  CHECK(::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD) == nullptr);
+  // Loading needs the library, not a GPU.
+  const cuda::CublasLibrary& blas = cuda::cublas();
+  const bool resolved = blas.create != nullptr && blas.destroy != nullptr && blas.sgemm != nullptr;
+  CHECK(resolved);
+  void* loaded = ::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  CHECK(loaded != nullptr);
+  if (loaded) ::dlclose(loaded);  // drops only the reference NOLOAD took
 }

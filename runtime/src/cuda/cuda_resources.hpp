@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <utility>
 
+#include "cuda/cublas_library.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace pfrt::cuda {
@@ -102,18 +103,19 @@ class Blas {
   static constexpr size_t kWorkspaceBytes = size_t{4} << 20;
 
   explicit Blas(cudaStream_t stream) : workspace_(kWorkspaceBytes / sizeof(float), "cudaMalloc(cuBLAS workspace)") {
-    check(cublasCreate(&handle_), "cublasCreate");
+    const CublasLibrary& blas = cublas();
+    check(blas.create(&handle_), "cublasCreate");
     try {
-      check(cublasSetStream(handle_, stream), "cublasSetStream");
-      check(cublasSetWorkspace(handle_, workspace_.get(), kWorkspaceBytes), "cublasSetWorkspace");
-      check(cublasSetMathMode(handle_, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode(CUBLAS_PEDANTIC_MATH)");
-      check(cublasSetPointerMode(handle_, CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+      check(blas.set_stream(handle_, stream), "cublasSetStream");
+      check(blas.set_workspace(handle_, workspace_.get(), kWorkspaceBytes), "cublasSetWorkspace");
+      check(blas.set_math_mode(handle_, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode(CUBLAS_PEDANTIC_MATH)");
+      check(blas.set_pointer_mode(handle_, CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
     } catch (...) {
-      cublasDestroy(handle_);
+      blas.destroy(handle_);
       throw;
     }
   }
-  ~Blas() { cublasDestroy(handle_); }
+  ~Blas() { cublas().destroy(handle_); }
   Blas(const Blas&) = delete;
   Blas& operator=(const Blas&) = delete;
   cublasHandle_t get() const { return handle_; }

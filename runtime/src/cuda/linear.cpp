@@ -1,5 +1,6 @@
 #include "cuda/linear.hpp"
 
+#include "cuda/cublas_library.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace pfrt::cuda {
@@ -8,7 +9,7 @@ void linear(cublasHandle_t blas, const float* x, size_t rows, size_t in, const f
   // Column-major view: y^T [out, rows] = (w^T)^T [out, in] . x^T [in, rows], where the
   // row-major w and x are, read column-major, w^T (ld = in) and x^T (ld = in).
   const float one = 1.0f, zero = 0.0f;
-  check(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, w, int(in), x, int(in), &zero,
+  check(cublas().sgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, int(out), int(rows), int(in), &one, w, int(in), x, int(in), &zero,
                     y, int(out)),
         "cublasSgemm");
 }
