@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/kernels/kernels.hpp"
+#include "cpu/session_state.hpp"
 #include "reference/ops.hpp"
 #include "support/test_models.hpp"
 
@@ -82,6 +83,49 @@ TEST_CASE("cpu attention matches the reference for every query row and for row 0
     }
     CHECK(max_abs_diff(got, want) <= 1e-5);
     CHECK(max_abs_diff(row0, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
+  }
+}
+
+TEST_CASE("cpu attention split into blocks of query rows over shared keys equals the whole-head kernel") {
+  const size_t tokens = 45, heads = 2, head_dim = 24, inner = heads * head_dim;
+  std::vector<float> qkv = test::random_floats(tokens * 3 * inner + 16, 37);
+  std::vector<float> whole(tokens * inner), split(tokens * inner, -1.0f);
+  std::vector<float> scratch(cpu::kernels::attention_scratch_floats(tokens, head_dim));
+  std::vector<float> keys(cpu::kernels::attention_keys_floats(tokens, head_dim));
+  std::vector<float> scores(cpu::kernels::attention_scores_floats(tokens, head_dim));
+  for (size_t h = 0; h < heads; ++h) {
+    const float* q = qkv.data() + h * head_dim;
+    cpu::kernels::attention_head(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, tokens,
+                                 whole.data() + h * head_dim, inner, scratch.data());
+    cpu::kernels::attention_keys(q + inner, 3 * inner, tokens, head_dim, keys.data());
+    // Blocks of 8, 3, 17, ... rows, the last one short: each reads only its own query rows.
+    size_t first = 0;
+    for (size_t step : {8, 3, 17, 1, 100}) {
+      const size_t rows = std::min(step, tokens - first);
+      cpu::kernels::attention_queries(q + first * 3 * inner, keys.data(), q + 2 * inner, 3 * inner, tokens, head_dim,
+                                      rows, split.data() + first * inner + h * head_dim, inner, scores.data());
+      first += rows;
+    }
+    REQUIRE(first == tokens);
+  }
+  CHECK(max_abs_diff(split, whole) == 0.0);
+}
+
+TEST_CASE("cpu attention query blocks balance the pool within the scratch the session plans") {
+  CHECK(cpu::query_blocks(1, 3, 197) == 1);    // no pool: one item per (image, head)
+  CHECK(cpu::query_blocks(2, 3, 197) == 6);    // 18 items for 2 threads
+  CHECK(cpu::query_blocks(4, 3, 1) == 1);      // the class row alone
+  CHECK(cpu::query_blocks(4, 64, 197) == 1);   // a large batch has items enough
+  CHECK(cpu::query_blocks(16, 1, 20) == 2);    // never blocks under 8 rows
+  for (size_t threads : {1, 2, 3, 8}) {
+    for (size_t pairs : {1, 2, 3, 5, 12, 96}) {
+      for (size_t queries : {1, 7, 17, 197, 577}) {
+        const size_t blocks = cpu::query_blocks(threads, pairs, queries);
+        CHECK(blocks >= 1);
+        CHECK(pairs * blocks <= cpu::attention_items(threads, pairs));
+        CHECK((blocks == 1 || queries / blocks >= 8));
+      }
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 // kernels. With class-token pooling the last block computes only what row 0 needs: keys and
 // values still come from every row, but attention, projection and MLP run for one query row
 // per image.
+#include <algorithm>
+
 #include "cpu/kernels/kernels.hpp"
 #include "cpu/session_state.hpp"
 
@@ -11,30 +13,68 @@ namespace {
 
 using format::ModelConfig;
 
-// One (image, head) attention item per pthreadpool task. Queries, keys and values are rows of
-// heads x head_dim values (head-major), `row_stride` floats apart; the query rows of image i
-// start at q + i * q_image_stride, its keys at k + i * tokens * row_stride, its values `inner`
-// floats after its keys.
+// Attention over a batch in two pthreadpool passes: the keys of every (image, head) are
+// prepared once, then blocks of query rows of every (image, head) are answered, so that even
+// one image of three heads keeps every pool thread busy. Queries, keys and values are rows
+// of heads x head_dim values (head-major), `row_stride` floats apart; the query rows of image
+// i start at q + i * q_image_stride, its keys at k + i * tokens * row_stride, its values
+// `inner` floats after its keys.
 struct AttentionWork {
   const float* q;
   size_t q_image_stride;
   const float* k;
   size_t row_stride;
   size_t tokens, heads, head_dim, queries;
-  float* out;  // queries rows of heads x head_dim per image
-  float* scratch;
-  size_t scratch_floats;
+  size_t query_blocks, rows_per_block;  // queries split into blocks of rows_per_block rows
+  float* out;                           // queries rows of heads x head_dim per image
+  float* keys;                          // keys_floats per (image, head)
+  size_t keys_floats;
+  float* scores;                        // scores_floats per (image, head, query block)
+  size_t scores_floats;
 };
 
-void attention_item(void* context, size_t item) {
+void attention_keys_item(void* context, size_t item) {
+  const auto& w = *static_cast<const AttentionWork*>(context);
+  const size_t image = item / w.heads, head = item % w.heads;
+  kernels::attention_keys(w.k + image * w.tokens * w.row_stride + head * w.head_dim, w.row_stride, w.tokens,
+                          w.head_dim, w.keys + item * w.keys_floats);
+}
+
+void attention_queries_item(void* context, size_t item) {
   const auto& w = *static_cast<const AttentionWork*>(context);
   const size_t inner = w.heads * w.head_dim;
-  const size_t image = item / w.heads, head = item % w.heads;
-  const float* q = w.q + image * w.q_image_stride + head * w.head_dim;
-  const float* k = w.k + image * w.tokens * w.row_stride + head * w.head_dim;
-  kernels::attention_head(q, k, k + inner, w.row_stride, w.tokens, w.head_dim, w.queries,
-                          w.out + image * w.queries * inner + head * w.head_dim, inner,
-                          w.scratch + item * w.scratch_floats);
+  const size_t pair = item / w.query_blocks, block = item % w.query_blocks;
+  const size_t image = pair / w.heads, head = pair % w.heads;
+  const size_t first = block * w.rows_per_block;
+  if (first >= w.queries) return;
+  const size_t rows = std::min(w.rows_per_block, w.queries - first);
+  const float* v = w.k + image * w.tokens * w.row_stride + inner + head * w.head_dim;
+  kernels::attention_queries(w.q + image * w.q_image_stride + first * w.row_stride + head * w.head_dim,
+                             w.keys + pair * w.keys_floats, v, w.row_stride, w.tokens, w.head_dim, rows,
+                             w.out + (image * w.queries + first) * inner + head * w.head_dim, inner,
+                             w.scores + item * w.scores_floats);
+}
+
+}  // namespace
+
+size_t query_blocks(size_t threads, size_t pairs, size_t queries) {
+  if (threads <= 1 || pairs == 0) return 1;
+  const size_t wanted = (8 * threads + pairs - 1) / pairs, most = std::max<size_t>(1, queries / 8);
+  return std::max<size_t>(1, std::min(wanted, most));
+}
+
+namespace {
+
+// Runs fn(first, count) over the rows [0, rows) in one tile per pool thread.
+template <typename Fn>
+void for_row_tiles(pthreadpool* pool, uint32_t flags, size_t rows, const Fn& fn) {
+  const size_t threads = pool == nullptr ? 1 : pthreadpool_get_threads_count(pool);
+  if (threads <= 1) return fn(size_t{0}, rows);
+  struct Context {
+    const Fn* fn;
+  } context{&fn};
+  const auto task = [](void* c, size_t first, size_t count) { (*static_cast<Context*>(c)->fn)(first, count); };
+  pthreadpool_parallelize_1d_tile_1d(pool, task, &context, rows, (rows + threads - 1) / threads, flags);
 }
 
 class BranchRunner {
@@ -70,18 +110,30 @@ class BranchRunner {
   }
 
  private:
-  // Attention of every (image, head) of the batch, spread over the slot's pool.
-  void attend(AttentionWork work) {
-    pthreadpool_parallelize_1d(pool_, attention_item, &work, n_ * c_.heads, s_.pool_flags);
+  // Attention of every (image, head) of the batch for `queries` rows per image, spread over
+  // the slot's pool.
+  void attend(const float* q, size_t q_image_stride, const float* k, size_t row_stride, size_t queries, float* out) {
+    const size_t blocks = query_blocks(s_.threads, n_ * c_.heads, queries);
+    AttentionWork work{q, q_image_stride, k, row_stride, c_.tokens(), c_.heads, c_.head_dim, queries, blocks,
+                       (queries + blocks - 1) / blocks, out, s_.attention_keys, s_.attention_keys_floats,
+                       s_.attention_scores, s_.attention_scores_floats};
+    pthreadpool_parallelize_1d(pool_, attention_keys_item, &work, n_ * c_.heads, s_.pool_flags);
+    pthreadpool_parallelize_1d(pool_, attention_queries_item, &work, n_ * c_.heads * blocks, s_.pool_flags);
+  }
+
+  // y = LN(x) over `rows` rows, split over the slot's pool.
+  void layer_norm(const float* x, size_t rows, const float* gamma, const float* beta, float* y) {
+    for_row_tiles(pool_, s_.pool_flags, rows, [&](size_t first, size_t count) {
+      kernels::layer_norm(x + first * d_, d_, count, d_, gamma, beta, c_.layernorm_eps, y + first * d_, d_);
+    });
   }
 
   // z = base + Attn(LN1(z)), base = LN1(z) (authors' form) or z (pre-norm).
   void attention_layer(const BlockOps& ops, const core::BlockWeights& w, const float* z) {
     const size_t t = c_.tokens(), inner = c_.inner_dim();
-    kernels::layer_norm(z, d_, rows_, d_, w.attn_norm_weight, w.attn_norm_bias, c_.layernorm_eps, s_.normed, d_);
+    layer_norm(z, rows_, w.attn_norm_weight, w.attn_norm_bias, s_.normed);
     ops.qkv.run(rows_, s_.normed, s_.qkv, pool_);
-    attend({s_.qkv, t * 3 * inner, s_.qkv + inner, 3 * inner, t, c_.heads, c_.head_dim, t, s_.attended,
-            s_.attention_scratch, s_.attention_scratch_floats});
+    attend(s_.qkv, t * 3 * inner, s_.qkv + inner, 3 * inner, t, s_.attended);
     const float* update = s_.attended;
     if (ops.out) {
       ops.out.run(rows_, s_.attended, s_.update, pool_);
@@ -92,9 +144,11 @@ class BranchRunner {
 
   // z = base + FFN(LN2(z)).
   void mlp_layer(const BlockOps& ops, const core::BlockWeights& w) {
-    kernels::layer_norm(s_.z, d_, rows_, d_, w.mlp_norm_weight, w.mlp_norm_bias, c_.layernorm_eps, s_.normed, d_);
+    layer_norm(s_.z, rows_, w.mlp_norm_weight, w.mlp_norm_bias, s_.normed);
     ops.fc1.run(rows_, s_.normed, s_.hidden, pool_);
-    kernels::gelu(s_.hidden, rows_ * c_.mlp_dim, c_.gelu);
+    const size_t m = c_.mlp_dim;
+    for_row_tiles(pool_, s_.pool_flags, rows_,
+                  [&](size_t first, size_t count) { kernels::gelu(s_.hidden + first * m, count * m, c_.gelu); });
     ops.fc2.run(rows_, s_.hidden, s_.update, pool_);
     kernels::add(prenorm_ ? s_.z : s_.normed, s_.update, s_.z, rows_ * d_);
   }
@@ -102,12 +156,11 @@ class BranchRunner {
   // The attention layer for row 0 of each image only: c_z[i] = base[i, 0] + Attn(...)[i, 0].
   // Keys and values come from every row, the query from row 0 alone.
   void class_row_attention(const BlockOps& ops, const core::BlockWeights& w, const float* z) {
-    const size_t t = c_.tokens(), inner = c_.inner_dim();
-    kernels::layer_norm(z, d_, rows_, d_, w.attn_norm_weight, w.attn_norm_bias, c_.layernorm_eps, s_.normed, d_);
+    const size_t inner = c_.inner_dim();
+    layer_norm(z, rows_, w.attn_norm_weight, w.attn_norm_bias, s_.normed);
     ops.kv.run(rows_, s_.normed, s_.qkv, pool_);
     ops.q.run(n_, s_.normed, s_.c_q, pool_);
-    attend({s_.c_q, inner, s_.qkv, 2 * inner, t, c_.heads, c_.head_dim, 1, s_.c_attended, s_.attention_scratch,
-            s_.attention_scratch_floats});
+    attend(s_.c_q, inner, s_.qkv, 2 * inner, 1, s_.c_attended);
     const float* update = s_.c_attended;
     if (ops.out) {
       ops.out.run(n_, s_.c_attended, s_.c_update, pool_);

@@ -26,6 +26,7 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
   }
 
   slots_.resize(plan_.slots());
+  for (uint32_t s = 0; s < plan_.slots(); ++s) slots_[s].threads = plan_.slot_threads[s];
   {
     ScopedAffinity pinned(pin_, cpus_);  // pool workers inherit the creating thread's CPUs
     for (uint32_t s = 0; s < plan_.slots(); ++s) {
@@ -117,8 +118,10 @@ void CpuSession::layout(size_t n) {
     s.c_z = s.arena.take(n * d);
     s.c_normed = s.arena.take(n * d);
     s.c_hidden = s.arena.take(n * m);
-    s.attention_scratch_floats = (kernels::attention_scratch_floats(t, c.head_dim) + 15) / 16 * 16;
-    s.attention_scratch = s.arena.take(n * c.heads * s.attention_scratch_floats);
+    s.attention_keys_floats = (kernels::attention_keys_floats(t, c.head_dim) + 15) / 16 * 16;
+    s.attention_keys = s.arena.take(n * c.heads * s.attention_keys_floats);
+    s.attention_scores_floats = (kernels::attention_scores_floats(t, c.head_dim) + 15) / 16 * 16;
+    s.attention_scores = s.arena.take(attention_items(s.threads, n * c.heads) * s.attention_scores_floats);
   }
 }
 

@@ -36,9 +36,19 @@ struct Slot {
   Arena arena;
   float *z, *normed, *qkv, *attended, *update, *hidden;
   float *c_q, *c_attended, *c_update, *c_z, *c_normed, *c_hidden;
-  float* attention_scratch;  // one scratch per (image, head) work item
-  size_t attention_scratch_floats;
+  // Attention: prepared keys per (image, head); scores scratch per (image, head, query block).
+  float* attention_keys;
+  size_t attention_keys_floats;
+  float* attention_scores;
+  size_t attention_scores_floats;
+  uint32_t threads = 1;  // the slot's thread plus its pool workers
 };
+
+// Query blocks per (image, head) when `pairs` (image, head) pairs attend with `queries` rows
+// each on `threads` threads: enough work items to balance the pool (about 8 per thread),
+// none shorter than 8 rows. pairs x blocks never exceeds attention_items(threads, pairs).
+size_t query_blocks(size_t threads, size_t pairs, size_t queries);
+inline size_t attention_items(size_t threads, size_t pairs) { return pairs + (threads > 1 ? 8 * threads : 0); }
 
 // Everything a branch run needs to know besides the slot.
 struct BranchJob {

@@ -104,32 +104,44 @@ void values_tail(const float* p, size_t tp, const float* v, size_t stride, size_
 
 }  // namespace
 
+size_t attention_keys_floats(size_t tokens, size_t head_dim) { return padded_tokens(tokens) * head_dim; }
+size_t attention_scores_floats(size_t tokens, size_t head_dim) { return padded_tokens(tokens) * kRows + head_dim; }
 size_t attention_scratch_floats(size_t tokens, size_t head_dim) {
-  return padded_tokens(tokens) * (head_dim + kRows) + head_dim;
+  return attention_keys_floats(tokens, head_dim) + attention_scores_floats(tokens, head_dim);
 }
 
-void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
-                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch) {
+void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys) {
+  transpose_keys(k, stride, tokens, head_dim, 1.0f / __builtin_sqrtf(float(head_dim)), padded_tokens(tokens), keys);
+}
+
+void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
+                       size_t head_dim, size_t queries, float* out, size_t out_stride, float* score_scratch) {
   const size_t tp = padded_tokens(tokens);
-  float* kt = scratch;
-  float* s = kt + head_dim * tp;
+  const float* kt = keys;
+  float* s = score_scratch;
   float* discard = s + kRows * tp;  // head_dim floats: where the padding rows of a short block write
-  transpose_keys(k, qkv_stride, tokens, head_dim, 1.0f / __builtin_sqrtf(float(head_dim)), tp, kt);
   for (size_t i0 = 0; i0 < queries; i0 += kRows) {
     const size_t rows = smaller(kRows, queries - i0);
     const float* qr[kRows];
     float* outr[kRows];
     float inv[kRows];
     for (size_t r = 0; r < kRows; ++r) {
-      qr[r] = q + (i0 + smaller(r, rows - 1)) * qkv_stride;
+      qr[r] = q + (i0 + smaller(r, rows - 1)) * stride;
       outr[r] = r < rows ? out + (i0 + r) * out_stride : discard;
     }
     scores(qr, kt, tp, head_dim, s);
     for (size_t r = 0; r < kRows; ++r) inv[r] = softmax_numerators(s + r * tp, tokens);
     size_t e0 = 0;
-    for (; e0 + kCols <= head_dim; e0 += kCols) values_tile(s, tp, v, qkv_stride, tokens, e0, inv, outr);
-    if (e0 < head_dim) values_tail(s, tp, v, qkv_stride, tokens, e0, head_dim, inv, outr);
+    for (; e0 + kCols <= head_dim; e0 += kCols) values_tile(s, tp, v, stride, tokens, e0, inv, outr);
+    if (e0 < head_dim) values_tail(s, tp, v, stride, tokens, e0, head_dim, inv, outr);
   }
+}
+
+void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
+                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch) {
+  attention_keys(k, qkv_stride, tokens, head_dim, scratch);
+  attention_queries(q, scratch, v, qkv_stride, tokens, head_dim, queries, out, out_stride,
+                    scratch + attention_keys_floats(tokens, head_dim));
 }
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA

@@ -26,6 +26,10 @@ struct Table {
   decltype(&base::gelu_tanh) gelu_tanh;
   decltype(&base::attention_scratch_floats) attention_scratch_floats;
   decltype(&base::attention_head) attention_head;
+  decltype(&base::attention_keys_floats) attention_keys_floats;
+  decltype(&base::attention_scores_floats) attention_scores_floats;
+  decltype(&base::attention_keys) attention_keys;
+  decltype(&base::attention_queries) attention_queries;
   decltype(&base::add) add;
   decltype(&base::accumulate) accumulate;
   decltype(&base::mean_rows) mean_rows;
@@ -34,6 +38,7 @@ struct Table {
 #define PFRT_KERNEL_TABLE(ns, name)                                                                          \
   Table {                                                                                                    \
     name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_scratch_floats, ns::attention_head, \
+        ns::attention_keys_floats, ns::attention_scores_floats, ns::attention_keys, ns::attention_queries,   \
         ns::add, ns::accumulate, ns::mean_rows                                                               \
   }
 
@@ -82,6 +87,18 @@ size_t attention_scratch_floats(size_t tokens, size_t head_dim) {
 void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
                     size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch) {
   table().attention_head(q, k, v, qkv_stride, tokens, head_dim, queries, out, out_stride, scratch);
+}
+
+size_t attention_keys_floats(size_t tokens, size_t head_dim) { return table().attention_keys_floats(tokens, head_dim); }
+size_t attention_scores_floats(size_t tokens, size_t head_dim) {
+  return table().attention_scores_floats(tokens, head_dim);
+}
+void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys) {
+  table().attention_keys(k, stride, tokens, head_dim, keys);
+}
+void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
+                       size_t head_dim, size_t queries, float* out, size_t out_stride, float* scores) {
+  table().attention_queries(q, keys, v, stride, tokens, head_dim, queries, out, out_stride, scores);
 }
 
 void add(const float* a, const float* b, float* y, size_t n) { table().add(a, b, y, n); }

@@ -31,6 +31,15 @@ size_t attention_scratch_floats(size_t tokens, size_t head_dim);
 // out rows `out_stride` apart. scratch: attention_scratch_floats(tokens, head_dim) floats.
 void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
                     size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch);
+// attention_head in two steps, so that blocks of query rows can run in parallel over one
+// head's keys: attention_keys writes the keys' prepared form (attention_keys_floats floats)
+// once; attention_queries then answers `queries` query rows from it with its own scores
+// scratch (attention_scores_floats floats). q, k, v rows are `stride` floats apart.
+size_t attention_keys_floats(size_t tokens, size_t head_dim);
+size_t attention_scores_floats(size_t tokens, size_t head_dim);
+void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys);
+void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
+                       size_t head_dim, size_t queries, float* out, size_t out_stride, float* scores);
 
 // --- elementwise.cpp (gather_patches: patches.cpp)
 // y[i] = a[i] + b[i] (the residual add). y may equal a or b.
