@@ -40,7 +40,9 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
     const LatencyStats s = summarize(measure(session, input, logits, mo, progress, "prefix " + std::to_string(k)).latency_ms);
     PrefixRow row{k, s.p50, s.p99, -1.0};
     if (!c.eval_images.empty()) {
-      const EvalResult e = evaluate(session, model, set, c.eval_limit, 64, k, Preprocess{},
+      RunOptions prefix;
+      prefix.branches = k;
+      const EvalResult e = evaluate(session, model, set, c.eval_limit, 64, prefix, Preprocess{},
                                     [&](size_t done) { progress.update("accuracy of prefix " + std::to_string(k), done, c.eval_limit ? c.eval_limit : set.count); });
       progress.clear();
       row.accuracy = e.accuracy();

@@ -45,12 +45,28 @@ uint32_t argmax(const float* logits, size_t count) {
   return uint32_t(std::max_element(logits, logits + count) - logits);
 }
 
+float top_margin(const float* logits, size_t count) {
+  if (count < 2) return 0.0f;
+  float first = std::max(logits[0], logits[1]), second = std::min(logits[0], logits[1]);
+  for (size_t i = 2; i < count; ++i) {
+    if (logits[i] > first) {
+      second = first;
+      first = logits[i];
+    } else if (logits[i] > second) {
+      second = logits[i];
+    }
+  }
+  return first - second;
+}
+
 EvalResult evaluate(Session& session, const Model& model, const LabelledImages& set, uint32_t limit, uint32_t batch,
-                    uint32_t branches, const Preprocess& pre, const std::function<void(size_t)>& progress) {
+                    const RunOptions& options, const Preprocess& pre, const std::function<void(size_t)>& progress,
+                    const ImageLogits& per_image) {
   const ModelInfo info = model.info();
   EvalResult r;
   r.classes = info.classes;
   r.confusion.assign(size_t(info.classes) * info.classes, 0);
+  r.branches_used.assign(size_t(info.branches) + 1, 0);
   const uint32_t n = limit == 0 ? set.count : std::min(limit, set.count);
   batch = std::max<uint32_t>(1, batch);
   const size_t image_floats = size_t(info.channels) * info.image_size * info.image_size;
@@ -62,8 +78,6 @@ EvalResult evaluate(Session& session, const Model& model, const LabelledImages& 
     }
   }
   std::vector<float> input, logits;
-  RunOptions options;
-  options.branches = branches;
   for (uint32_t start = 0; start < n; start += batch) {
     const uint32_t count = std::min(batch, n - start);
     input.resize(size_t(count) * image_floats);
@@ -79,11 +93,24 @@ EvalResult evaluate(Session& session, const Model& model, const LabelledImages& 
       std::copy(x.begin(), x.end(), input.begin() + std::ptrdiff_t(j * image_floats));
     }
     const auto t0 = std::chrono::steady_clock::now();
-    session.run(input.data(), input.size(), logits.data(), logits.size(), options);
+    uint32_t used = 0;
+    try {
+      used = session.run(input.data(), input.size(), logits.data(), logits.size(), options).branches_used;
+    } catch (const Error& e) {
+      if (e.status() != PFRT_DEADLINE_EXCEEDED || !options.best_prefix) throw;
+    }
     r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.branches_used[used] += count;
+    if (used == 0) {  // the deadline passed before one branch finished: no answer
+      r.total += count;
+      if (progress) progress(start + count);
+      continue;
+    }
     for (uint32_t j = 0; j < count; ++j) {
       const uint32_t truth = set.labels[start + j];
-      const uint32_t pred = argmax(logits.data() + size_t(j) * info.classes, info.classes);
+      const float* image_logits = logits.data() + size_t(j) * info.classes;
+      const uint32_t pred = argmax(image_logits, info.classes);
+      if (per_image) per_image(start + j, image_logits);
       r.confusion[size_t(truth) * info.classes + pred]++;
       r.correct += pred == truth;
       r.total++;

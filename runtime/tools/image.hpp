@@ -25,8 +25,9 @@ struct Image {
 inline constexpr uint32_t kMaxImageSide = 16384;
 inline constexpr uint64_t kMaxImagePixels = uint64_t{1} << 26;  // 64 Mpixel
 
-// Decodes an encoded image held in memory. Throws ImageError (unknown format, corrupt data,
-// dimensions over the limits). Never reads outside [data, data + size).
+// Decodes an encoded image held in memory. Samples of other ranges (16-bit PNG, PGM/PPM with a
+// maximum value other than 255) are scaled to 0..255, rounded. Throws ImageError (unknown
+// format, corrupt data, dimensions over the limits). Never reads outside [data, data + size).
 Image decode_image(const uint8_t* data, size_t size);
 
 // Reads and decodes a file; errors name the file.

@@ -1,7 +1,9 @@
 // pfrt-run: classify images with a model (top-k labels and probabilities), or evaluate a
 // labelled IDX set (accuracy, confusion matrix, images/s); anytime mode with --deadline-ms.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <stdexcept>
 
 #include "classify.hpp"
 #include "common.hpp"
@@ -20,6 +22,7 @@ struct RunConfig {
   bool json = false, progress = true;
   Preprocess pre;
   std::string eval_images, eval_labels;
+  std::string predictions;  // --eval: file of per-image predictions
 };
 
 RunConfig parse(const ArgParser& args) {
@@ -37,12 +40,17 @@ RunConfig parse(const ArgParser& args) {
   }
   if (args.has("limit") && !args.has("eval")) throw UsageError("option '--limit' goes with --eval");
   if (args.has("batch") && !args.has("eval")) throw UsageError("option '--batch' goes with --eval");
-  if (args.has("deadline-ms") && args.has("eval")) throw UsageError("--deadline-ms classifies single images; use --branches with --eval");
+  if (args.has("predictions") && !args.has("eval")) throw UsageError("option '--predictions' goes with --eval");
+  if (args.has("deadline-ms") && args.has("predictions")) {
+    throw UsageError("option '--predictions' cannot go with --deadline-ms (images the deadline leaves unanswered have none)");
+  }
   if (args.has("top")) c.top = uint32_t(parse_uint("top", args.value("top"), 1, 1u << 20));
   if (args.has("branches")) c.branches = uint32_t(parse_uint("branches", args.value("branches"), 1, 1024));
+  if (args.has("deadline-ms")) c.batch = 1;  // a control loop answers one frame per deadline
   if (args.has("batch")) c.batch = uint32_t(parse_uint("batch", args.value("batch"), 1, 4096));
   if (args.has("limit")) c.limit = uint32_t(parse_uint("limit", args.value("limit"), 1, UINT32_MAX));
   if (args.has("deadline-ms")) c.deadline_ms = parse_double("deadline-ms", args.value("deadline-ms"), 1e-3, 3.6e6);
+  c.predictions = args.value("predictions");
   c.json = args.has("json");
   c.progress = !args.has("no-progress");
   if (args.has("resize")) {
@@ -133,10 +141,28 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   }
   const LabelledImages set = read_labelled_images(c.eval_images, c.eval_labels);
   const size_t n = c.limit ? std::min<size_t>(c.limit, set.count) : set.count;
+  std::ofstream predictions;
+  ImageLogits per_image;
+  if (!c.predictions.empty()) {  // one line per image: index, predicted class, top-1 minus top-2 logit
+    predictions.open(c.predictions);
+    if (!predictions) throw std::runtime_error(c.predictions + ": cannot open the file for writing");
+    predictions.precision(9);
+    per_image = [&](uint32_t index, const float* logits) {
+      predictions << index << ' ' << argmax(logits, info.classes) << ' ' << top_margin(logits, info.classes) << '\n';
+    };
+  }
   Progress progress(c.progress && !c.json);
-  const EvalResult r = evaluate(session, model, set, c.limit, c.batch, c.branches, c.pre,
-                                [&](size_t done) { progress.update("evaluating", done, n); });
+  pfrt::RunOptions options;
+  options.branches = c.branches;
+  options.budget_ms = c.deadline_ms;
+  options.best_prefix = c.deadline_ms > 0;
+  const EvalResult r = evaluate(session, model, set, c.limit, c.batch, options, c.pre,
+                                [&](size_t done) { progress.update("evaluating", done, n); }, per_image);
   progress.clear();
+  if (predictions.is_open()) {
+    predictions.close();
+    if (!predictions) throw std::runtime_error(c.predictions + ": write error");
+  }
   const double rate = r.seconds > 0 ? double(r.total) / r.seconds : 0.0;
   if (c.json) {
     JsonWriter j(std::cout);
@@ -145,6 +171,12 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
     j.field("images", c.eval_images).field("labels", c.eval_labels);
     j.field("total", r.total).field("correct", r.correct).field("accuracy", r.accuracy());
     j.field("inference_seconds", r.seconds).field("images_per_s", rate);
+    if (c.deadline_ms > 0) {
+      j.field("deadline_ms", c.deadline_ms);
+      j.key("branches_used").begin_array();  // [k]: images answered by k branches; [0]: unanswered
+      for (uint64_t images : r.branches_used) j.value(images);
+      j.end_array();
+    }
     j.key("class_labels").begin_array();
     for (uint32_t i = 0; i < info.classes; ++i) j.value(label_of(model, i));
     j.end_array();
@@ -160,6 +192,16 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   std::printf("accuracy %.2f %% (%llu of %llu), %.1f images/s (%s, %u threads, batch %u, %u branches)\n",
               100.0 * r.accuracy(), static_cast<unsigned long long>(r.correct), static_cast<unsigned long long>(r.total),
               rate, session.backend().c_str(), session.threads(), c.batch, c.branches ? c.branches : info.branches);
+  if (c.deadline_ms > 0) {
+    double mean = 0.0;
+    for (size_t k = 1; k < r.branches_used.size(); ++k) mean += double(k) * double(r.branches_used[k]);
+    std::printf("deadline %s ms per batch of %u: mean %.2f branches per image; images by branches used:",
+                format_ms(c.deadline_ms).c_str(), c.batch, r.total ? mean / double(r.total) : 0.0);
+    for (size_t k = 1; k < r.branches_used.size(); ++k) {
+      std::printf("%s k=%zu: %llu", k == 1 ? "" : ",", k, static_cast<unsigned long long>(r.branches_used[k]));
+    }
+    std::printf("; unanswered: %llu\n", static_cast<unsigned long long>(r.branches_used[0]));
+  }
   std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%-14s", "");
   for (uint32_t p = 0; p < r.classes; ++p) std::printf(" %6u", p);
   std::printf("\n");
@@ -181,12 +223,13 @@ int main(int argc, char** argv) {
     add_session_options(args);
     args.option("top", "K", "labels to print per image (default 3)");
     args.option("branches", "K", "run only the prefix of branches 1..K");
-    args.option("deadline-ms", "X", "anytime: answer with the longest prefix of branches finished within X ms");
+    args.option("deadline-ms", "X", "anytime: answer with the longest prefix of branches finished within X ms (with --eval: accuracy under that deadline)");
     args.option("resize", "FILTER", "auto (default: area when shrinking, else bilinear), bilinear or area");
     args.flag("json", "print one JSON object");
     args.option("eval", "IMAGES LABELS", "evaluate a labelled IDX set (.gz or plain)", 2);
     args.option("limit", "N", "--eval: only the first N images");
-    args.option("batch", "N", "--eval: images per run (default 32)");
+    args.option("batch", "N", "--eval: images per run (default 32; 1 with --deadline-ms, which applies per run)");
+    args.option("predictions", "FILE", "--eval: write a line per image: index, predicted class, top-2 logit margin");
     args.flag("no-progress", "no progress line even on a terminal");
     args.parse(argc, argv);
     if (args.has("help")) {

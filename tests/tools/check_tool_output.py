@@ -77,9 +77,20 @@ def check_run(d):
 
 def check_eval(d):
     need(d, {"accuracy", "correct", "total", "images_per_s", "confusion", "class_labels"}, "eval")
-    assert sum(map(sum, d["confusion"])) == d["total"]
+    unanswered = 0
+    if "deadline_ms" in d:  # [k]: images answered by k branches, [0]: left unanswered
+        used = d["branches_used"]
+        assert len(used) == d["branches"] + 1 and sum(used) == d["total"], used
+        unanswered = used[0]
+    assert sum(map(sum, d["confusion"])) == d["total"] - unanswered
     assert sum(d["confusion"][i][i] for i in range(len(d["confusion"]))) == d["correct"]
     assert abs(d["accuracy"] - d["correct"] / d["total"]) < 1e-9
+
+
+def check_eval_deadline(d):
+    check_eval(d)
+    assert d["deadline_ms"] == 1000 and d["batch"] == 1
+    assert d["branches_used"][-1] == d["total"], "a 1 s deadline lets every branch finish"
 
 
 def check_torch_sweep(d):
@@ -89,7 +100,8 @@ def check_torch_sweep(d):
         assert row["kind"] in ("parallel", "serial") and row["p50_ms"] > 0, row
 
 
-CHECKS = {"torch_sweep": check_torch_sweep, "bench": check_bench, "sweep": check_sweep, "prefix": check_prefix, "run": check_run, "eval": check_eval}
+CHECKS = {"torch_sweep": check_torch_sweep, "bench": check_bench, "sweep": check_sweep, "prefix": check_prefix, "run": check_run, "eval": check_eval,
+          "eval_deadline": check_eval_deadline}
 
 
 def main(argv):

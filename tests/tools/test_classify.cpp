@@ -56,13 +56,15 @@ TEST_CASE("classify: evaluate agrees with one run per image, in batches of an od
 
   for (uint32_t branches : {0u, 2u}) {
     size_t last_progress = 0;
-    const EvalResult r = evaluate(session, model, set, 10, 4, branches, Preprocess{}, [&](size_t done) { last_progress = done; });
-    CHECK(last_progress == 10);
-    CHECK(r.total == 10);
-    uint64_t correct = 0;
-    std::vector<uint64_t> confusion(100, 0);
     pfrt::RunOptions ro;
     ro.branches = branches;
+    const EvalResult r = evaluate(session, model, set, 10, 4, ro, Preprocess{}, [&](size_t done) { last_progress = done; });
+    CHECK(last_progress == 10);
+    CHECK(r.total == 10);
+    const uint32_t used = branches ? branches : model.info().branches;
+    CHECK(r.branches_used[used] == 10);
+    uint64_t correct = 0;
+    std::vector<uint64_t> confusion(100, 0);
     for (uint32_t i = 0; i < 10; ++i) {
       const std::vector<float> x = model.normalize(set.pixels.data() + i * 784, 784);
       std::vector<float> logits(10);
@@ -74,7 +76,29 @@ TEST_CASE("classify: evaluate agrees with one run per image, in batches of an od
     CHECK(r.correct == correct);
     CHECK(r.confusion == confusion);
   }
+
+  // Under a deadline: a generous one answers every image with every branch; one that passes
+  // before the stem is done leaves every image unanswered, and they count as wrong.
+  pfrt::RunOptions generous;
+  generous.budget_ms = 1e6;
+  generous.best_prefix = true;
+  const EvalResult all = evaluate(session, model, set, 0, 1, generous, Preprocess{}, nullptr);
+  CHECK(all.branches_used[model.info().branches] == 11);
+  CHECK(all.branches_used[0] == 0);
+  pfrt::RunOptions hopeless = generous;
+  hopeless.budget_ms = 1e-9;
+  const EvalResult none = evaluate(session, model, set, 0, 1, hopeless, Preprocess{}, nullptr);
+  CHECK(none.total == 11);
+  CHECK(none.correct == 0);
+  CHECK(none.branches_used[0] == 11);
+  uint64_t answered = 0;
+  for (uint64_t images : none.confusion) answered += images;
+  CHECK(answered == 0);
+  pfrt::RunOptions failing = hopeless;
+  failing.best_prefix = false;  // without best-prefix mode the deadline is an error
+  CHECK_THROWS_AS(evaluate(session, model, set, 0, 1, failing, Preprocess{}, nullptr), pfrt::Error);
+
   set.labels[0] = 12;  // not a class of the model
-  CHECK_THROWS_WITH_AS(evaluate(session, model, set, 0, 4, 0, Preprocess{}, nullptr),
+  CHECK_THROWS_WITH_AS(evaluate(session, model, set, 0, 4, pfrt::RunOptions{}, Preprocess{}, nullptr),
                        doctest::Contains("label 12 of image 0"), IdxError);
 }

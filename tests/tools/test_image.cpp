@@ -103,3 +103,50 @@ TEST_CASE("image: bad data is refused with a clear error, huge images before all
   CHECK_THROWS_AS(decode_image(wide.data(), wide.size()), ImageError);
   CHECK_THROWS_WITH_AS(load_image("/nonexistent/x.png"), "/nonexistent/x.png: cannot open the file", ImageError);
 }
+
+TEST_CASE("image: a JPEG Huffman table of more than 256 symbols is refused before stb_image sees it") {
+  // stb_image 2.27 writes past its tables for such a segment (tests/data/fuzz-regressions/fuzz_image).
+  std::vector<uint8_t> rgb(8 * 8 * 3, 100), jpeg;
+  REQUIRE(stbi_write_jpg_to_func(append_bytes, &jpeg, 8, 8, 3, rgb.data(), 90) != 0);
+  REQUIRE_NOTHROW(decode_image(jpeg.data(), jpeg.size()));
+  size_t dht = 0;
+  for (size_t i = 2; i + 1 < jpeg.size() && dht == 0; ++i) {
+    if (jpeg[i] == 0xff && jpeg[i + 1] == 0xc4) dht = i;
+  }
+  REQUIRE(dht != 0);
+  std::vector<uint8_t> bad = jpeg;
+  bad.at(dht + 5 + 14) = 200;  // the first table's counts of 15- and 16-bit codes
+  bad.at(dht + 5 + 15) = 200;
+  CHECK_THROWS_WITH_AS(decode_image(bad.data(), bad.size()), doctest::Contains("a Huffman table defines"), ImageError);
+}
+
+TEST_CASE("image: formats other than PNG, JPEG, BMP, PGM and PPM do not reach the decoder") {
+  std::vector<uint8_t> rgb(4 * 4 * 3, 7), tga;
+  REQUIRE(stbi_write_tga_to_func(append_bytes, &tga, 4, 4, 3, rgb.data()) != 0);
+  CHECK_THROWS_WITH_AS(decode_image(tga.data(), tga.size()), doctest::Contains("unknown signature"), ImageError);
+  const std::string gif = "GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+  CHECK_THROWS_WITH_AS(decode_image(reinterpret_cast<const uint8_t*>(gif.data()), gif.size()),
+                       doctest::Contains("unknown signature"), ImageError);
+}
+
+TEST_CASE("image: a PGM/PPM header number too large for stb_image's int is refused") {
+  const auto huge = bytes("P5 # c\r99999999999 1\n255\n", {0});  // the comment ends at CR, as stb reads it
+  CHECK_THROWS_WITH_AS(decode_image(huge.data(), huge.size()), doctest::Contains("header has a number larger than"),
+                       ImageError);
+  const auto fits = bytes("P5\n2147483647 1\n255\n", {0});
+  CHECK_THROWS_WITH_AS(decode_image(fits.data(), fits.size()), doctest::Contains("over the limit"), ImageError);
+}
+
+TEST_CASE("image: a PNG chunk that declares more bytes than the file holds is refused before any allocation") {
+  const uint8_t rgba[8] = {255, 0, 0, 255, 0, 255, 0, 128};
+  std::vector<uint8_t> png;
+  REQUIRE(stbi_write_png_to_func(append_bytes, &png, 2, 1, 4, rgba, 8) != 0);
+  REQUIRE_NOTHROW(decode_image(png.data(), png.size()));
+  // The IHDR chunk (13 bytes, at offset 8) is followed by IDAT: declare 2 GiB - 1 for it.
+  const size_t idat = 8 + 8 + 13 + 4;
+  REQUIRE(std::string(png.begin() + long(idat) + 4, png.begin() + long(idat) + 8) == "IDAT");
+  png[idat] = 0x7f;
+  png[idat + 1] = png[idat + 2] = png[idat + 3] = 0xff;
+  CHECK_THROWS_WITH_AS(decode_image(png.data(), png.size()), doctest::Contains("corrupt PNG: chunk of 2147483647 bytes"),
+                       ImageError);
+}
