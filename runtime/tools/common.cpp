@@ -3,10 +3,6 @@
 #include <cstdio>
 #include <exception>
 
-#ifndef PFRT_TOOLS_GIT_COMMIT
-#define PFRT_TOOLS_GIT_COMMIT "unknown"
-#endif
-
 namespace pfrt::tools {
 
 void add_session_options(ArgParser& args) {
@@ -36,7 +32,7 @@ SessionOptions session_options(const ArgParser& args, bool threads_list) {
   return o;
 }
 
-std::string git_commit() { return PFRT_TOOLS_GIT_COMMIT; }
+std::string git_commit() { return build_commit(); }
 
 void write_machine_json(JsonWriter& json, const MachineInfo& machine) {
   json.field("pfrt_version", pfrt_version()).field("git_commit", git_commit());
