@@ -1,6 +1,10 @@
 // The public API's contract: null pointers, sizes, options, lifetimes and error reporting.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -50,6 +54,87 @@ TEST_CASE("null pointers are refused with a message, never dereferenced") {
   pfrt_session_options_init(nullptr);
 }
 
+TEST_CASE("every other C API function with a null pointer: a status and a message, or NULL / 0") {
+  Fixture f;
+  pfrt_model* model = nullptr;
+  REQUIRE(pfrt_model_open(f.path.c_str(), &model) == PFRT_OK);
+  pfrt_session* session = nullptr;
+  pfrt_session_options options;
+  pfrt_session_options_init(&options);
+  options.backend = "reference";
+  options.threads = 1;
+  REQUIRE(pfrt_session_create(model, &options, &session) == PFRT_OK);
+  std::vector<float> input(784, 0.25f), logits(10), expected(10);
+  REQUIRE(pfrt_session_run(session, input.data(), input.size(), expected.data(), expected.size()) == PFRT_OK);
+
+  int info_sentinel = 0;  // what *out_model points at before a failed open (it must be reset)
+  // Functions that return a status name the null argument.
+  CHECK(pfrt_backend_check(nullptr) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "name must not be null");
+  CHECK(pfrt_model_open_buffer("x", 1, nullptr) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "out_model must not be null");
+  pfrt_model* none = reinterpret_cast<pfrt_model*>(&info_sentinel);
+  CHECK(pfrt_model_open_buffer(nullptr, 0, &none) == PFRT_INVALID_MODEL);  // no bytes: not a model, not a crash
+  CHECK(none == nullptr);
+  CHECK(last_error() == "<buffer>: truncated: 0 bytes is too short for a pfrt model header");
+  pfrt_model_info info{};
+  CHECK(pfrt_model_get_info(nullptr, &info) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "model must not be null");
+  CHECK(pfrt_model_get_info(model, nullptr) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "out_info must not be null");
+  CHECK(pfrt_session_create(model, nullptr, nullptr) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "out_session must not be null");
+  CHECK(pfrt_session_run(session, nullptr, input.size(), logits.data(), logits.size()) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "input and logits must not be null");
+  CHECK(pfrt_session_run_ex(nullptr, input.data(), input.size(), logits.data(), logits.size(), nullptr, nullptr) ==
+        PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "session must not be null");
+  CHECK(pfrt_session_run_ex(session, input.data(), input.size(), nullptr, logits.size(), nullptr, nullptr) ==
+        PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "input and logits must not be null");
+  CHECK(pfrt_session_cancel(nullptr) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "session must not be null");
+  pfrt_profile profile{};
+  profile.struct_size = sizeof(profile);
+  double branch_ms[2] = {-1.0, -1.0};
+  CHECK(pfrt_session_profile(nullptr, &profile, branch_ms, 2) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "session must not be null");
+  CHECK(pfrt_session_profile(session, nullptr, branch_ms, 2) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "profile must not be null");
+  CHECK(pfrt_session_profile(session, &profile, nullptr, 2) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "branch_ms must not be null");
+  CHECK(pfrt_session_profile(session, &profile, nullptr, 0) == PFRT_OK);  // no per-branch times wanted
+  CHECK(profile.branches == 0);
+  std::vector<uint8_t> pixels(784, 128);
+  CHECK(pfrt_model_normalize_u8(nullptr, pixels.data(), pixels.size(), input.data(), input.size()) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "model must not be null");
+  CHECK(pfrt_model_normalize_u8(model, nullptr, pixels.size(), input.data(), input.size()) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "pixels must not be null");
+  CHECK(pfrt_model_normalize_u8(model, pixels.data(), pixels.size(), nullptr, input.size()) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "input must not be null");
+  CHECK(std::all_of(input.begin(), input.end(), [](float v) { return v == 0.25f; }));  // untouched
+
+  // Functions that return a pointer or a count return NULL / 0 for a null handle or key.
+  CHECK(pfrt_model_name(nullptr) == nullptr);
+  CHECK(pfrt_model_metadata(model, nullptr) == nullptr);
+  CHECK(pfrt_model_input_mean(nullptr) == nullptr);
+  CHECK(pfrt_model_input_std(nullptr) == nullptr);
+  CHECK(pfrt_session_describe(nullptr) == nullptr);
+  CHECK(pfrt_session_threads(nullptr) == 0);
+  CHECK(pfrt_backend_name(1000) == nullptr);
+  pfrt_run_options_init(nullptr);
+  CHECK(pfrt_last_error() != nullptr);
+
+  // None of this disturbed the handles: the same session gives the same answer.
+  CHECK(pfrt_session_run(session, input.data(), input.size(), logits.data(), logits.size()) == PFRT_OK);
+  CHECK(logits == expected);
+  CHECK(pfrt_session_profile(session, &profile, branch_ms, 2) == PFRT_OK);
+  CHECK(profile.branches == 2);
+  CHECK(branch_ms[0] >= 0.0);
+  pfrt_session_destroy(session);
+  pfrt_model_close(model);
+}
+
 TEST_CASE("run checks the input and output sizes and the prefix length") {
   Fixture f;
   Model model = Model::open(f.path);
@@ -71,6 +156,16 @@ TEST_CASE("run checks the input and output sizes and the prefix length") {
   CHECK(pfrt_session_run_ex(session.get(), input.data(), 2 * image, logits.data(), 20, &options, nullptr) ==
         PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "prefix of 3 branches requested; the model has 2");
+
+  // A deadline_mode from C that is no pfrt_deadline_mode value (written as C would, as an int).
+  pfrt_run_options bad_mode;
+  pfrt_run_options_init(&bad_mode);
+  const int seven = 7;
+  static_assert(sizeof(bad_mode.deadline_mode) == sizeof(seven), "a C enum is int-sized");
+  std::memcpy(&bad_mode.deadline_mode, &seven, sizeof(seven));
+  CHECK(pfrt_session_run_ex(session.get(), input.data(), image, logits.data(), 20, &bad_mode, nullptr) ==
+        PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "unknown deadline_mode 7");
 
   pfrt_run_options unset{};
   CHECK(pfrt_session_run_ex(session.get(), input.data(), image, logits.data(), 20, &unset, nullptr) ==
@@ -122,15 +217,62 @@ TEST_CASE("options: unknown backend, bad thread count, unset struct size") {
 }
 
 TEST_CASE("a session keeps its model alive after pfrt_model_close") {
+  // Documented (pfrt.h): sessions hold a reference to their model. Under ASan a session that
+  // used freed model memory after the close would fail here.
   Fixture f;
-  pfrt_model* model = nullptr;
-  REQUIRE(pfrt_model_open(f.path.c_str(), &model) == PFRT_OK);
-  pfrt_session* session = nullptr;
-  REQUIRE(pfrt_session_create(model, nullptr, &session) == PFRT_OK);
-  pfrt_model_close(model);
-  std::vector<float> input(784, 0.5f), logits(10);
-  CHECK(pfrt_session_run(session, input.data(), input.size(), logits.data(), logits.size()) == PFRT_OK);
-  pfrt_session_destroy(session);
+  for (size_t b = 0; const char* backend = pfrt_backend_name(b); ++b) {
+    if (pfrt_backend_check(backend) != PFRT_OK) continue;
+    CAPTURE(std::string(backend));
+    pfrt_model* model = nullptr;
+    REQUIRE(pfrt_model_open(f.path.c_str(), &model) == PFRT_OK);
+    pfrt_session_options options;
+    pfrt_session_options_init(&options);
+    options.backend = backend;
+    options.threads = 1;
+    pfrt_session *session = nullptr, *second = nullptr;
+    REQUIRE(pfrt_session_create(model, &options, &session) == PFRT_OK);
+    REQUIRE(pfrt_session_create(model, &options, &second) == PFRT_OK);
+    const std::vector<float> input = test::random_floats(2 * 784, 77);
+    std::vector<float> expected(20), logits(20, -1.0f);
+    REQUIRE(pfrt_session_run(session, input.data(), input.size(), expected.data(), expected.size()) == PFRT_OK);
+    pfrt_model_close(model);  // the caller's handle is gone; the sessions still hold the model
+    CHECK(pfrt_session_run(session, input.data(), input.size(), logits.data(), logits.size()) == PFRT_OK);
+    CHECK(logits == expected);
+    pfrt_session_destroy(session);  // the second session is now the model's only owner
+    std::fill(logits.begin(), logits.end(), -1.0f);
+    CHECK(pfrt_session_run(second, input.data(), input.size(), logits.data(), logits.size()) == PFRT_OK);
+    CHECK(logits == expected);
+    pfrt_session_destroy(second);
+  }
+}
+
+TEST_CASE("NaN and infinity in the input: the run succeeds and they reach that image's logits only") {
+  // Documented in SECURITY.md: inputs are checked for size, not content. A non-finite value
+  // in one image makes that image's logits non-finite (it is not hidden by a clamp or turned
+  // into a plausible answer) and leaves the other images of the batch exactly as they were.
+  Fixture f;
+  Model model = Model::open(f.path);
+  const size_t image = model.image_floats();
+  const std::vector<float> clean = test::random_floats(3 * image, 5);
+  for (size_t b = 0; const char* backend = pfrt_backend_name(b); ++b) {
+    if (pfrt_backend_check(backend) != PFRT_OK) continue;
+    CAPTURE(std::string(backend));
+    Session session(model, {backend, 1, 0});
+    const std::vector<float> expected = session.run(clean);
+    for (const float poison : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                               -std::numeric_limits<float>::infinity()}) {
+      CAPTURE(poison);
+      std::vector<float> input = clean;
+      input[image + 300] = poison;  // the second image only
+      std::vector<float> logits(30, 0.0f);
+      REQUIRE(pfrt_session_run(session.get(), input.data(), input.size(), logits.data(), logits.size()) == PFRT_OK);
+      CHECK(std::equal(logits.begin(), logits.begin() + 10, expected.begin()));
+      CHECK(std::equal(logits.begin() + 20, logits.end(), expected.begin() + 20));
+      CHECK(std::any_of(logits.begin() + 10, logits.begin() + 20, [](float v) { return !std::isfinite(v); }));
+      // And the session is not poisoned: the clean batch gives the clean answer again.
+      CHECK(session.run(clean) == expected);
+    }
+  }
 }
 
 TEST_CASE("the last error is per thread") {

@@ -4,13 +4,19 @@
 // and never crash, hang or leak (this suite also runs under ASan+UBSan).
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <map>
 #include <set>
+#include <thread>
 
 #include "model_writer.hpp"
 #include "pfrt/pfrt.h"
@@ -264,6 +270,25 @@ std::vector<Case> corpus() {
       {"two tensors sharing one data vector",
        [] { return with_tensors([](auto& t) { t[5].shares_data_of = 4; }); }, PFRT_INVALID_MODEL,
        "corrupt: the data of two tensors overlap at file offset"},
+      {"shape vector not 8-byte aligned",
+       [good] {
+         // cls_token's shape field moved 4 bytes on, onto its first dim: a vector of length 1
+         // (dim 0 is 1) whose int64 element is 4-byte aligned. The verifier checks only the
+         // length's alignment.
+         Bytes b = good;
+         const fb::Model* m = fb::GetSizePrefixedModel(b.data());
+         for (const fb::Tensor* t : *m->tensors()) {
+           if (t->name()->str() != "cls_token") continue;
+           REQUIRE(size_t(reinterpret_cast<const uint8_t*>(t->shape()->data()) - b.data()) % 8 == 0);
+           const size_t table = size_t(reinterpret_cast<const uint8_t*>(t) - b.data());
+           const size_t field = field_position(b, table, fb::Tensor::VT_SHAPE);
+           uint32_t offset;
+           std::memcpy(&offset, b.data() + field, 4);
+           put_u32(b, field, offset + 4);
+         }
+         return b;
+       },
+       PFRT_INVALID_MODEL, "corrupt: the shape of tensor 'cls_token' is not 8-byte aligned"},
       {"data 16-byte aligned", [] { return with_header([](auto& h) { h.data_alignment = 16; }); }, PFRT_INVALID_MODEL,
        "is not 64-byte aligned"},
       {"NaN in a LayerNorm weight",
@@ -360,4 +385,114 @@ TEST_CASE("a model file truncated, rewritten or deleted after open does not affe
   pfrt_model* again = nullptr;
   CHECK(pfrt_model_open(path.c_str(), &again) == PFRT_INVALID_MODEL);
   CHECK(again == nullptr);
+}
+
+TEST_CASE("a file whose size at open is not what can be read is reported, not trusted") {
+  // sysfs attributes are regular files whose stat size (a page) is larger than what reading
+  // them yields: the same situation as a model file cut short by another program between the
+  // open and the read. Deterministic, where the kernel has sysfs.
+  const std::string path = "/sys/devices/system/cpu/online";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 64) {
+    MESSAGE("skipped: " << path << " is not a sysfs attribute here");
+    return;
+  }
+  pfrt_model* model = nullptr;
+  CHECK(pfrt_model_open(path.c_str(), &model) == PFRT_IO_ERROR);
+  CHECK(model == nullptr);
+  const std::string message = pfrt_last_error();
+  CHECK_MESSAGE(message.find(path + ": the file shrank while it was read (" + std::to_string(st.st_size) +
+                             " bytes at open, ") != std::string::npos,
+                message);
+}
+
+TEST_CASE("a file that shrinks and grows while it is opened: each open fails cleanly or gets the whole model") {
+  // Another thread empties the file and writes it back, or appends bytes and cuts them off, as
+  // fast as it can, while this thread opens it again and again. Whatever is written is the
+  // original bytes and every cut leaves a prefix of them (a cut *inside* the file is not made:
+  // a read racing it may see the cut page or folio's tail zeroed, torn content that no loader
+  // without a checksum can tell from another valid model; pfrt-convert replaces files by
+  // rename). So an open either gives exactly the file's model or fails with a message naming
+  // the file: empty, truncated, trailing bytes, shrank or grew while it was read.
+  format::ModelConfig c = tiny();
+  c.embed_dim = 64;
+  c.head_dim = 32;
+  c.mlp_dim = 128;
+  c.branches = 4;
+  c.merge_weights.clear();
+  const Bytes good = test::model_bytes(c, 9);
+  test::TempDir dir;
+  const std::string path = dir.write("m.pfrt", good);
+  const std::vector<float> input = test::random_floats(784, 12);
+  std::vector<float> expected;
+  {
+    Model model = Model::open(path);
+    Session session(model, {"reference", 1, 0});
+    expected = session.run(input);
+  }
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    if (fd < 0) return;
+    const std::vector<uint8_t> extra(4096, 0x5a);
+    for (unsigned i = 0; !stop.load(); ++i) {
+      if (i % 8 == 0) {  // the slower change (ext4 writes an emptied file back to disk): less often
+        if (::ftruncate(fd, 0) != 0) break;
+        if (::pwrite(fd, good.data(), good.size(), 0) != ssize_t(good.size())) break;
+      } else {
+        if (::pwrite(fd, extra.data(), extra.size(), off_t(good.size())) != ssize_t(extra.size())) break;
+        if (::ftruncate(fd, off_t(good.size())) != 0) break;
+      }
+    }
+    ::close(fd);
+  });
+  int opened = 0, wrong = 0, unexplained = 0;
+  std::map<std::string, int> failures;
+  const std::vector<std::string> explanations = {"empty file (0 bytes)", "truncated: the header records",
+                                                 "unexpected bytes after the",
+                                                 "the file shrank while it was read", "the file grew while it was read"};
+  for (int i = 0; i < 300; ++i) {
+    pfrt_model* model = nullptr;
+    const pfrt_status s = pfrt_model_open(path.c_str(), &model);
+    if (s == PFRT_OK) {
+      ++opened;
+      pfrt_session* session = nullptr;
+      std::vector<float> logits(10);
+      pfrt_session_options o;
+      pfrt_session_options_init(&o);
+      o.backend = "reference";
+      o.threads = 1;
+      if (pfrt_session_create(model, &o, &session) != PFRT_OK ||
+          pfrt_session_run(session, input.data(), input.size(), logits.data(), logits.size()) != PFRT_OK) {
+        ++wrong;
+        MESSAGE("an open model does not run: " << pfrt_last_error());
+      } else if (logits != expected) {
+        ++wrong;
+        MESSAGE("an open model is not the file's model");
+      }
+      pfrt_session_destroy(session);
+      pfrt_model_close(model);
+      continue;
+    }
+    const std::string message = pfrt_last_error();
+    const auto explained = std::find_if(explanations.begin(), explanations.end(),
+                                        [&](const std::string& e) { return message.find(e) != std::string::npos; });
+    if (model != nullptr || message.find(path) == std::string::npos || explained == explanations.end() ||
+        (s != PFRT_IO_ERROR && s != PFRT_INVALID_MODEL)) {
+      ++unexplained;
+      MESSAGE("unexplained: " << pfrt_status_string(s) << ": " << message);
+    } else {
+      ++failures[*explained];
+    }
+  }
+  stop.store(true);
+  writer.join();
+  CHECK(wrong == 0);
+  CHECK(unexplained == 0);
+  std::string tally = "opened " + std::to_string(opened);
+  for (const auto& [what, n] : failures) tally += "; " + what + ": " + std::to_string(n);
+  MESSAGE(tally);
+  // After the writer stopped the file is whole again (or empty; make it whole) and opens.
+  dir.write("m.pfrt", good);
+  CHECK(Model::open(path).info().branches == 4);
 }

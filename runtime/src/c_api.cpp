@@ -2,8 +2,10 @@
 // turns it into a status plus this thread's last-error message.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "error.hpp"
 #include "format/model_spec.hpp"
@@ -62,6 +64,16 @@ void require_struct_size(const Struct* s, const char* what) {
   }
 }
 
+// An enum that comes from C may hold any value of its type's size; reading an out-of-range value
+// as the C++ enum is undefined behaviour, so its bytes are read as the underlying integer.
+template <typename Enum>
+long long raw_enum(const Enum& value) {
+  std::underlying_type_t<Enum> raw;
+  static_assert(sizeof(raw) == sizeof(Enum), "an enum and its underlying type have the same size");
+  std::memcpy(&raw, &value, sizeof(raw));
+  return static_cast<long long>(raw);
+}
+
 pfrt_status open_with(pfrt_model** out_model, const std::shared_ptr<const pfrt::core::Model>& model) {
   *out_model = new pfrt_model{model};
   return PFRT_OK;
@@ -76,7 +88,7 @@ const char* pfrt_version(void) { return PFRT_VERSION_STRING; }
 uint32_t pfrt_format_version(void) { return pfrt::format::kFormatVersion; }
 
 const char* pfrt_status_string(pfrt_status status) {
-  switch (status) {
+  switch (raw_enum(status)) {
     case PFRT_OK: return "ok";
     case PFRT_INVALID_ARGUMENT: return "invalid argument";
     case PFRT_IO_ERROR: return "i/o error";
@@ -225,8 +237,9 @@ pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_
       if (!(options->budget_ms >= 0.0) || options->deadline_ns < 0) {
         pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms and deadline_ns must not be negative");
       }
-      if (options->deadline_mode != PFRT_DEADLINE_FAIL && options->deadline_mode != PFRT_DEADLINE_BEST_PREFIX) {
-        pfrt::core::fail(PFRT_INVALID_ARGUMENT, "unknown deadline_mode " + std::to_string(int(options->deadline_mode)));
+      const long long mode = raw_enum(options->deadline_mode);
+      if (mode != PFRT_DEADLINE_FAIL && mode != PFRT_DEADLINE_BEST_PREFIX) {
+        pfrt::core::fail(PFRT_INVALID_ARGUMENT, "unknown deadline_mode " + std::to_string(mode));
       }
       run.branches = options->branches;
       using pfrt::core::Clock;
@@ -236,7 +249,7 @@ pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_
             std::chrono::duration<double, std::milli>(std::min(options->budget_ms, 1e12)));
         run.deadline = std::min(run.deadline, Clock::now() + budget);
       }
-      run.best_prefix_on_deadline = options->deadline_mode == PFRT_DEADLINE_BEST_PREFIX;
+      run.best_prefix_on_deadline = mode == PFRT_DEADLINE_BEST_PREFIX;
     }
     const pfrt::core::RunOutcome outcome = session->session.run(input, input_floats, logits, logits_floats, run);
     if (result != nullptr) {

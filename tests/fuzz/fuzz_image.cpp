@@ -1,12 +1,17 @@
 // libFuzzer target for pfrt-run's image decoding (pfrt_image, runtime/tools/image.hpp): any
 // bytes either decode to an image within the size limits or throw ImageError; a decoded image
 // is also converted to both channel counts and resized with both filters, as pfrt-run does.
-// Build: pfrt_add_fuzzer(fuzz_image SOURCES fuzz_image.cpp LIBS pfrt_image) (needs PFRT_BUILD_TOOLS).
+// Built where the tools are (PFRT_BUILD_TOOLS), with an instrumented copy of stb_image
+// (stb_image_impl.c); seeds: small PNG, JPEG, BMP, PGM and PPM files from pfrt_fuzz_seeds.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 
 #include "image.hpp"
+
+// Declared first: GCC's -Wmissing-declarations (this file is also built without libFuzzer, by
+// replay_main.cpp's regression replay).
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pfrt::tools;

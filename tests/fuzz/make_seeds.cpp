@@ -1,7 +1,8 @@
 // Writes the fuzzers' seed corpora (nothing large is committed): valid models of several
 // shapes made by the converter's writer and their truncations at section boundaries, valid
-// safetensors files of every dtype the reader knows, and config.json texts.
-//   pfrt_fuzz_seeds <folder>  ->  <folder>/model, <folder>/safetensors, <folder>/config_json
+// safetensors files of every dtype the reader knows, config.json texts and, where the tools
+// are built (PFRT_FUZZ_IMAGE_SEEDS), small images in every format pfrt-run decodes.
+//   pfrt_fuzz_seeds <folder>  ->  <folder>/model, <folder>/safetensors, <folder>/config_json, <folder>/image
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -11,6 +12,10 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#ifdef PFRT_FUZZ_IMAGE_SEEDS
+#include <stb_image_write.h>
+#endif
 
 #include "model_writer.hpp"
 #include "support/model_sections.hpp"
@@ -84,6 +89,50 @@ std::vector<uint8_t> raw(const std::vector<float>& values, size_t width) {
   return out;
 }
 
+#ifdef PFRT_FUZZ_IMAGE_SEEDS
+void append_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  const auto* p = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), p, p + size);
+}
+
+// Small images of each channel count in PNG, JPEG and BMP (stb_image_write), and binary
+// PGM/PPM with 8- and 16-bit samples written here.
+void write_image_seeds(const std::string& folder) {
+  const int w = 7, h = 5;
+  for (int channels = 1; channels <= 4; ++channels) {
+    std::vector<uint8_t> pixels(size_t(w) * h * channels);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 37 + channels * 11);
+    const std::string stem = folder + "/c" + std::to_string(channels);
+    std::vector<uint8_t> bytes;
+    if (!stbi_write_png_to_func(append_bytes, &bytes, w, h, channels, pixels.data(), w * channels)) {
+      throw std::runtime_error("stbi_write_png failed");
+    }
+    write(stem + ".png", bytes);
+    bytes.clear();
+    if (!stbi_write_jpg_to_func(append_bytes, &bytes, w, h, channels, pixels.data(), 90)) {
+      throw std::runtime_error("stbi_write_jpg failed");
+    }
+    write(stem + ".jpg", bytes);
+    bytes.clear();
+    if (!stbi_write_bmp_to_func(append_bytes, &bytes, w, h, channels, pixels.data())) {
+      throw std::runtime_error("stbi_write_bmp failed");
+    }
+    write(stem + ".bmp", bytes);
+  }
+  for (const char* kind : {"P5", "P6"}) {
+    for (int maxval : {255, 65535}) {
+      const int channels = kind[1] == '6' ? 3 : 1, sample = maxval > 255 ? 2 : 1;
+      const std::string header = std::string(kind) + "\n# seed\n" + std::to_string(w) + " " + std::to_string(h) + "\n" +
+                                 std::to_string(maxval) + "\n";
+      std::vector<uint8_t> bytes(header.begin(), header.end());
+      for (int i = 0; i < w * h * channels * sample; ++i) bytes.push_back(uint8_t(i * 13));
+      write(folder + "/" + kind + "-" + std::to_string(maxval) + (channels == 3 ? ".ppm" : ".pgm"), bytes);
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,7 +143,10 @@ int main(int argc, char** argv) {
   try {
     const std::string root = argv[1];
     make_folder(root);
-    for (const char* sub : {"/model", "/safetensors", "/config_json"}) make_folder(root + sub);
+    for (const char* sub : {"/model", "/safetensors", "/config_json", "/image"}) make_folder(root + sub);
+#ifdef PFRT_FUZZ_IMAGE_SEEDS
+    write_image_seeds(root + "/image");
+#endif
 
     int n = 0;
     for (const ModelConfig& c : shapes()) {

@@ -23,9 +23,11 @@ static inline float fast_exp(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  int32_t bits;
+  // Unsigned: for a NaN x (which the clamps let through, and which the result carries on) the
+  // bits are no small exponent, and a signed shift of them would be undefined behaviour.
+  uint32_t bits;
   __builtin_memcpy(&bits, &t, sizeof bits);
-  bits = (bits - 0x4B400000 + 127) << 23;
+  bits = (bits - 0x4B400000u + 127u) << 23;
   float scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
   return p * scale;
