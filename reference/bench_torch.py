@@ -105,20 +105,12 @@ def machine(torch) -> Dict[str, object]:
 
 
 def bench_model_dir(torch, args) -> int:
-    import safetensors_io
-    from paraformer import ParaFormer, ParaFormerConfig, flops_per_image
+    import export
+    from paraformer import flops_per_image
 
     try:
-        with open(os.path.join(args.model_dir, "config.json")) as f:
-            c = json.load(f)
-        cfg = ParaFormerConfig(image_size=c["image_size"], channels=c["channels"], patch_size=c["patch_size"],
-                               dim=c["dim"], heads=c["heads"], dim_head=c["dim_head"], mlp_dim=c["mlp_dim"],
-                               branches=c["branches"], blocks_per_branch=c["blocks_per_branch"],
-                               num_classes=c["num_classes"], pool=c.get("pool", "cls"),
-                               residual=c.get("residual", "normalized"), gelu=c.get("gelu", "erf"),
-                               layernorm_eps=c.get("layernorm_eps", 1e-5), merge_weights=c.get("merge_weights"))
-        model = ParaFormer(cfg)
-        model.load_state_dict(safetensors_io.load(os.path.join(args.model_dir, "model.safetensors")), strict=True)
+        model, _ = export.read_model(args.model_dir)
+        cfg = model.cfg
     except (OSError, KeyError, ValueError, RuntimeError) as e:
         print(f"bench_torch.py: {args.model_dir}: cannot load the model: {e}", file=sys.stderr)
         return 1

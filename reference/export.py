@@ -23,7 +23,7 @@ import math
 import os
 import re
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -84,6 +84,23 @@ def write_model(out_dir: str, model: ParaFormer, cfg_json: Dict[str, object]) ->
                         metadata={"producer": "pfrt reference/export.py"})
     text = json.dumps(cfg_json, indent=2) + "\n"
     safetensors_io.atomic_write(os.path.join(out_dir, "config.json"), text.encode("utf-8"))
+
+
+def read_model(model_dir: str) -> Tuple[ParaFormer, Dict[str, object]]:
+    """The inverse of write_model: the network of MODEL_DIR's config.json + model.safetensors
+    (strictly loaded, in eval mode) and the config.json itself."""
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        c = json.load(f)
+    cfg = ParaFormerConfig(image_size=c["image_size"], channels=c["channels"], patch_size=c["patch_size"],
+                           dim=c["dim"], heads=c["heads"], dim_head=c["dim_head"], mlp_dim=c["mlp_dim"],
+                           branches=c["branches"], blocks_per_branch=c["blocks_per_branch"],
+                           num_classes=c["num_classes"], pool=c.get("pool", "cls"),
+                           residual=c.get("residual", "normalized"), gelu=c.get("gelu", "erf"),
+                           layernorm_eps=c.get("layernorm_eps", 1e-5), merge_weights=c.get("merge_weights"))
+    model = ParaFormer(cfg)
+    model.load_state_dict(safetensors_io.load(os.path.join(model_dir, "model.safetensors")), strict=True)
+    model.eval()
+    return model, c
 
 
 def write_fixture(out_dir: str, model: ParaFormer, count: int, seed: int) -> None:

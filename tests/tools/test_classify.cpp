@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "classify.hpp"
+#include "eval_fixture.hpp"
 #include "support/test_models.hpp"
 
 using namespace pfrt::tools;
@@ -40,19 +41,10 @@ TEST_CASE("classify: model input is the normalised, resized, channel-converted i
 }
 
 TEST_CASE("classify: evaluate agrees with one run per image, in batches of an odd size") {
-  pfrt::format::ModelConfig cfg = pfrt::test::tiny_config();
-  cfg.branches = 3;
-  const auto bytes = pfrt::test::model_bytes(cfg, 5);
-  const pfrt::Model model = pfrt::Model::from_buffer(bytes.data(), bytes.size());
-  pfrt::SessionOptions so;
-  so.backend = "reference";
-  pfrt::Session session(model, so);
-  LabelledImages set;
-  set.count = 11;
-  set.height = set.width = 28;
-  const std::vector<float> noise = pfrt::test::random_floats(11 * 28 * 28, 9);
-  for (float v : noise) set.pixels.push_back(uint8_t((v + 1.0f) * 127.5f));
-  for (uint32_t i = 0; i < 11; ++i) set.labels.push_back(uint8_t((i * 3) % 10));
+  test::EvalFixture f = test::eval_fixture(3, 5, 11, 9, 3);
+  const pfrt::Model& model = f.model;
+  pfrt::Session& session = f.session;
+  LabelledImages& set = f.set;
 
   for (uint32_t branches : {0u, 2u}) {
     size_t last_progress = 0;

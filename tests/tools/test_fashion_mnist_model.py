@@ -79,25 +79,15 @@ def need_torch():
 def torch_logits(model_dir, images_u8):
     import numpy as np
     import torch
-    import safetensors_io
-    from paraformer import ParaFormer, ParaFormerConfig
+    import export
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
-        c = json.load(f)
-    cfg = ParaFormerConfig(image_size=c["image_size"], channels=c["channels"], patch_size=c["patch_size"],
-                           dim=c["dim"], heads=c["heads"], dim_head=c["dim_head"], mlp_dim=c["mlp_dim"],
-                           branches=c["branches"], blocks_per_branch=c["blocks_per_branch"],
-                           num_classes=c["num_classes"], pool=c.get("pool", "cls"),
-                           residual=c.get("residual", "normalized"), gelu=c.get("gelu", "erf"),
-                           layernorm_eps=c.get("layernorm_eps", 1e-5), merge_weights=c.get("merge_weights"))
+    model, c = export.read_model(model_dir)
+    cfg = model.cfg
     if (cfg.image_size, cfg.image_size, cfg.channels) != tuple(images_u8.shape[1:]) + (1,):
         print(f"FAIL: the model takes {cfg.image_size}x{cfg.image_size}x{cfg.channels}, Fashion-MNIST is "
               f"{images_u8.shape[2]}x{images_u8.shape[1]}x1")
         sys.exit(1)
-    model = ParaFormer(cfg)
-    model.load_state_dict(safetensors_io.load(os.path.join(model_dir, "model.safetensors")), strict=True)
-    model.eval()
     # The training pipeline's normalisation (fashion_mnist.normalise) with the model's mean/std.
     x = torch.from_numpy(np.array(images_u8, dtype=np.uint8)).float().div_(255.0)
     x = x.sub_(float(c["mean"][0])).div_(float(c["std"][0])).unsqueeze(1)

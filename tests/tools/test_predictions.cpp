@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "classify.hpp"
-#include "support/test_models.hpp"
+#include "eval_fixture.hpp"
 
 using namespace pfrt::tools;
 
@@ -21,18 +21,10 @@ TEST_CASE("predictions: top-2 margin is the largest logit minus the second large
 }
 
 TEST_CASE("predictions: evaluate hands over every image's logits, in order") {
-  pfrt::format::ModelConfig cfg = pfrt::test::tiny_config();
-  const auto bytes = pfrt::test::model_bytes(cfg, 7);
-  const pfrt::Model model = pfrt::Model::from_buffer(bytes.data(), bytes.size());
-  pfrt::SessionOptions so;
-  so.backend = "reference";
-  pfrt::Session session(model, so);
-  LabelledImages set;
-  set.count = 9;
-  set.height = set.width = 28;
-  const std::vector<float> noise = pfrt::test::random_floats(9 * 28 * 28, 3);
-  for (float v : noise) set.pixels.push_back(uint8_t((v + 1.0f) * 127.5f));
-  for (uint32_t i = 0; i < 9; ++i) set.labels.push_back(uint8_t(i % 10));
+  test::EvalFixture f = test::eval_fixture(pfrt::test::tiny_config().branches, 7, 9, 3, 1);
+  const pfrt::Model& model = f.model;
+  pfrt::Session& session = f.session;
+  const LabelledImages& set = f.set;
 
   std::vector<uint32_t> indices;
   std::vector<std::vector<float>> seen;
