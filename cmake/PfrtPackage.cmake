@@ -1,7 +1,8 @@
 # CPack: one Debian package, pfrt_<version>_<arch>.deb, with the library, headers, tools, the
-# CMake package and pfrt.pc. `cpack -G DEB` in the build folder (preset: `cpack --preset deb`
-# after `cmake --build --preset release`); `apt-get install ./pfrt_*.deb` installs it with the
-# Debian runtime packages it depends on.
+# CMake package and pfrt.pc. `cd build/release && cpack -G DEB` after the build (or
+# `cpack -G DEB --config build/release/CPackConfig.cmake`); `apt-get install ./pfrt_*.deb`
+# installs it with the Debian runtime packages it depends on. tests/platform checks the package
+# (control fields, contents, the examples built against its files).
 set(CPACK_PACKAGE_NAME pfrt)
 set(CPACK_PACKAGE_VENDOR "pfrt")
 set(CPACK_PACKAGE_CONTACT "pfrt maintainers <pfrt@localhost>")
@@ -11,9 +12,10 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libs)
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Runs Para-Former networks (transformers of parallel branches)
- on CPUs and CUDA GPUs of edge devices: libpfrt (C and C++ API), its headers, CMake
- package and pkg-config file, and the tools pfrt-convert, pfrt-bench and pfrt-run.")
+# The long description, after the summary line; CPack indents its lines as Debian wants them.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Runs Para-Former networks (transformers of parallel branches) on CPUs and CUDA GPUs
+of edge devices: libpfrt (C and C++ API), its headers, CMake package and pkg-config
+file, and the tools pfrt-convert, pfrt-bench and pfrt-run.")
 # libpfrt.so.N gets a shlibs file and the ldconfig trigger.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 # Linking the static library needs the -dev packages of what it links.
@@ -36,10 +38,21 @@ if(CMAKE_CROSSCOMPILING)
   if("pfrt::xnnpack" IN_LIST _pfrt_shared_links)
     string(APPEND PFRT_DEBIAN_DEPENDS ", libxnnpack0, libpthreadpool0, libcpuinfo0")
   endif()
+  # pfrt-run and pfrt-bench decode images (stb) and read gzip'ed IDX files (zlib).
+  if(TARGET pfrt-run OR TARGET pfrt-bench)
+    string(APPEND PFRT_DEBIAN_DEPENDS ", libstb0, zlib1g")
+  endif()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "${PFRT_DEBIAN_DEPENDS}")
 else()
+  # dpkg-shlibdeps names the package of each library the binaries link; libraries no package
+  # owns (a CUDA toolkit installed by NVIDIA's installer in /usr/local/cuda) are left out.
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
   # The tools link libpfrt.so.0 from this very package.
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_INSTALL_LIBDIR})
+endif()
+if(PFRT_HAVE_CUDA)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DESCRIPTION "\nBuilt with the cuda backend: needs the CUDA runtime (and cuBLAS, loaded on first\nuse) of the CUDA toolkit it was built with, which Depends does not name.")
+  message(STATUS "pfrt: the .deb (cpack -G DEB) includes the cuda backend; its Depends cannot name the CUDA "
+                 "runtime and cuBLAS (not Debian packages here): configure with -DPFRT_CUDA=OFF for a CPU-only package")
 endif()
 include(CPack)

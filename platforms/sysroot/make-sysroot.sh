@@ -28,11 +28,13 @@ dir=${2:-$root_dir/build/sysroot-$name}
 # Headers, CMake configs and link-time libraries of install-deps.sh's build dependencies, and
 # the shared libraries those link against (the runtime packages the .so links point into).
 DEV_PACKAGES="libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libtbb-dev libflatbuffers-dev
-  nlohmann-json3-dev doctest-dev libstb-dev"
+  nlohmann-json3-dev doctest-dev libstb-dev zlib1g-dev"
 RUNTIME_PACKAGES="libxnnpack0 libpthreadpool0 libcpuinfo0 libtbb12 libtbbmalloc2 libtbbbind-2-5
-  libflatbuffers2 libstb0"
+  libflatbuffers2 libstb0 zlib1g"
+# One line, single spaces (the stamp compares it); the lists split on purpose here and below.
+# shellcheck disable=SC2086,SC2116
 packages=$(echo $DEV_PACKAGES $RUNTIME_PACKAGES)
-stamp="pfrt sysroot for $deb_arch: $packages"
+stamp="pfrt sysroot (merged /usr) for $deb_arch: $packages"
 
 if [[ -f $dir/.pfrt-sysroot && $(cat "$dir/.pfrt-sysroot") == "$stamp" ]]; then
   echo "make-sysroot.sh: $dir is up to date"
@@ -59,6 +61,7 @@ if ! apt-get "${apt_options[@]}" update >"$work/update.log" 2>&1; then
   grep -E '^(E|W):' "$work/update.log" >&2 || true
 fi
 echo "make-sysroot.sh: downloading $packages"
+# shellcheck disable=SC2086
 if ! (cd "$work/debs" && apt-get "${apt_options[@]}" download $packages) >"$work/download.log" 2>&1; then
   cat "$work/download.log" >&2
   die "could not download the $deb_arch packages above (no network, or no $deb_arch in the apt sources?)"
@@ -66,6 +69,16 @@ fi
 for deb in "$work"/debs/*.deb; do
   dpkg-deb -x "$deb" "$work/root" || die "could not unpack $(basename "$deb")"
 done
+
+# Debian 12 is merged-/usr (/lib is a link to usr/lib) but some packages still ship files under
+# /lib (zlib1g: /lib/<triple>/libz.so.1): lay the sysroot out the same way, so one folder holds
+# every library, for the linker's -rpath-link and for qemu's LD_LIBRARY_PATH.
+if [[ -d $work/root/lib && ! -L $work/root/lib ]]; then
+  mkdir -p "$work/root/usr/lib"
+  cp -a "$work/root/lib/." "$work/root/usr/lib/"
+  rm -rf "$work/root/lib"
+  ln -s usr/lib "$work/root/lib"
+fi
 
 # Absolute symbolic links would point into the host: make them relative to the sysroot.
 while IFS= read -r link; do

@@ -38,9 +38,7 @@ else()
     set(CMAKE_CUDA_HOST_COMPILER ${PFRT_CROSS_TRIPLE}-g++)
     list(APPEND CMAKE_FIND_ROOT_PATH ${_pfrt_cuda_root}/targets/aarch64-linux)
     set(CUDAToolkit_ROOT ${_pfrt_cuda_root})
-  else()
-    # The host's nvcc targets x86 only: keep CUDA off rather than link x86 CUDA into an arm64 build.
-    set(CMAKE_CUDA_COMPILER CMAKE_CUDA_COMPILER-NOTFOUND CACHE FILEPATH
-        "nvcc (no aarch64 CUDA target files here: the CUDA backend is built on the Jetson)")
   endif()
+  # Otherwise CUDA stays off (pfrt-cross-common.cmake): the host's nvcc targets x86 only, and
+  # the CUDA backend is built on the Jetson.
 endif()

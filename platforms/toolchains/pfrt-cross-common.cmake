@@ -40,6 +40,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
+# The host's nvcc builds for x86 only: without this, check_language(CUDA) finds it and the
+# cross build configures an x86 CUDA backend it cannot link. jetson.cmake sets its own nvcc
+# where NVIDIA's aarch64 target files exist.
+set(CMAKE_CUDA_COMPILER CMAKE_CUDA_COMPILER-NOTFOUND CACHE FILEPATH
+    "nvcc for the target (the host's nvcc cannot build for ${CMAKE_SYSTEM_PROCESSOR})")
+
 # The sysroot's libraries pull in others (libXNNPACK -> libcpuinfo, libpthreadpool): let the
 # linker find those too. Installed programs get their own RPATH (see cmake/PfrtInstall.cmake).
 set(_pfrt_link_flags "-Wl,-rpath-link,${_pfrt_sysroot_libs}")

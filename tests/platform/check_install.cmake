@@ -3,8 +3,13 @@
 # (examples/robot-app, examples/classify-c: shared and static) and through pkg-config
 # (examples/classify-c/Makefile), and runs them. The three builds of classify must print the
 # same classes for the same images.
+# With -DCPACK=..., the tree comes from the Debian package instead: `cpack -G DEB`, its control
+# fields checked (Package, Architecture, and Depends naming the Debian runtime packages in
+# -DDEPENDS), then `dpkg-deb -x` into the work folder (no root, nothing installed system-wide).
 # Run as: cmake -DBUILD_DIR= -DSOURCE_DIR= -DWORK_DIR= -DMODEL= -DINPUT= -DTOOLS= -DGENERATOR=
-#               -DC_COMPILER= -DCXX_COMPILER= [-DEXTRA_FLAGS=] -P check_install.cmake
+#               -DC_COMPILER= -DCXX_COMPILER= [-DEXTRA_FLAGS=]
+#               [-DCPACK= -DDPKG_DEB= -DDEB_ARCH= -DDEPENDS=a;b] -P check_install.cmake
+cmake_minimum_required(VERSION 3.22)  # policies of a script run with -P (IN_LIST)
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR MODEL INPUT GENERATOR C_COMPILER CXX_COMPILER)
   if(NOT ${var})
     message(FATAL_ERROR "check_install: -D${var}= is required")
@@ -20,8 +25,53 @@ function(run what)
 endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
-set(prefix "${WORK_DIR}/prefix")
-run("cmake --install" ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+if(NOT CPACK)
+  set(prefix "${WORK_DIR}/prefix")
+  run("cmake --install" ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+else()
+  foreach(var DPKG_DEB DEB_ARCH DEPENDS)
+    if(NOT ${var})
+      message(FATAL_ERROR "check_install: -D${var}= is required with -DCPACK")
+    endif()
+  endforeach()
+  run("cpack -G DEB" ${CPACK} -G DEB -B "${WORK_DIR}/cpack" --config "${BUILD_DIR}/CPackConfig.cmake")
+  file(GLOB debs "${WORK_DIR}/cpack/pfrt_*.deb")
+  list(LENGTH debs deb_count)
+  if(NOT deb_count EQUAL 1)
+    message(FATAL_ERROR "check_install: cpack made ${deb_count} pfrt_*.deb files in ${WORK_DIR}/cpack: [${debs}]")
+  endif()
+  run("dpkg-deb --field" ${DPKG_DEB} --field "${debs}" Package Architecture Depends)
+  set(fields "${output}")
+  if(NOT fields MATCHES "Package: pfrt\n" OR NOT fields MATCHES "Architecture: ${DEB_ARCH}\n")
+    message(FATAL_ERROR "check_install: ${debs}: expected Package: pfrt and Architecture: ${DEB_ARCH}, got\n${fields}")
+  endif()
+  if(NOT fields MATCHES "Depends: ([^\n]*)")
+    message(FATAL_ERROR "check_install: ${debs} has no Depends field:\n${fields}")
+  endif()
+  set(depends "${CMAKE_MATCH_1}")
+  # The package names: "libc6 (>= 2.34), libtbb12 (>= 2021.5), a | b" -> libc6;libtbb12;a;b
+  string(REGEX REPLACE " *\\([^)]*\\)" "" names "${depends}")
+  string(REGEX REPLACE " *[,|] *" ";" names "${names}")
+  foreach(package IN LISTS DEPENDS)
+    if(NOT package IN_LIST names)
+      message(FATAL_ERROR "check_install: ${debs}: Depends does not name ${package}: ${depends}")
+    endif()
+  endforeach()
+  # Everything under /usr: nothing in /usr/local or elsewhere that dpkg would own.
+  run("dpkg-deb --contents" ${DPKG_DEB} --contents "${debs}")
+  string(REGEX MATCHALL "\\./[^\n]*" paths "${output}")
+  foreach(path IN LISTS paths)
+    if(NOT path MATCHES "^\\./(usr/?)?$" AND NOT path MATCHES "^\\./usr/(bin|include|lib|share)/")
+      message(FATAL_ERROR "check_install: ${debs} installs ${path}, outside /usr/{bin,include,lib,share}")
+    endif()
+    if(path MATCHES "^\\./usr/local")
+      message(FATAL_ERROR "check_install: ${debs} installs into /usr/local: ${path}")
+    endif()
+  endforeach()
+  run("dpkg-deb -x" ${DPKG_DEB} -x "${debs}" "${WORK_DIR}/root")
+  set(prefix "${WORK_DIR}/root/usr")
+  message(STATUS "check_install: ${debs}: Depends: ${depends}")
+endif()
 
 # The installed tree. Libraries go to lib/ (or lib/<multiarch>/ for the /usr prefix).
 file(GLOB config "${prefix}/lib*/cmake/pfrt/pfrtConfig.cmake" "${prefix}/lib/*/cmake/pfrt/pfrtConfig.cmake")
