@@ -11,10 +11,13 @@ namespace pfrt::cpu {
 const std::string& xnnpack_init_error() {
   static const std::string error = [] {
     const xnn_status status = xnn_initialize(nullptr);
-    return status == xnn_status_success
-               ? std::string()
-               : "XNNPACK failed to initialise (status " + std::to_string(int(status)) +
-                     (status == xnn_status_unsupported_hardware ? ": unsupported CPU)" : ")");
+    if (status == xnn_status_success) return std::string();
+    std::string why = "XNNPACK failed to initialise (status " + std::to_string(int(status));
+    if (status == xnn_status_unsupported_hardware) why += ": unsupported CPU";
+    // XNNPACK's cpuinfo reads the CPU list from /sys on ARM; where it cannot (a chroot or
+    // container without /sys), initialisation reports out-of-memory.
+    if (status == xnn_status_out_of_memory) why += ": out of memory, or cpuinfo could not read /sys/devices/system/cpu";
+    return why + ")";
   }();
   return error;
 }
