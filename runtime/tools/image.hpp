@@ -1,4 +1,4 @@
-// Images for the tools: decoding (PNG, JPEG, BMP, binary PGM/PPM, through stb_image from
+// Images for the tools: decoding (PNG and binary PGM/PPM, through stb_image from
 // Debian's libstb), channel conversion and resizing to a model's input. Pixels are 8-bit,
 // interleaved height x width x channels.
 #pragma once

@@ -2,7 +2,7 @@
 // bytes either decode to an image within the size limits or throw ImageError; a decoded image
 // is also converted to both channel counts and resized with both filters, as pfrt-run does.
 // Built where the tools are (PFRT_BUILD_TOOLS), with an instrumented copy of stb_image
-// (stb_image_impl.c); seeds: small PNG, JPEG, BMP, PGM and PPM files from pfrt_fuzz_seeds.
+// (stb_image_impl.c); seeds: small PNG, PGM and PPM files (and a JPEG and a BMP, refused) from pfrt_fuzz_seeds.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

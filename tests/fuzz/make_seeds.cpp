@@ -96,8 +96,8 @@ void append_bytes(void* context, void* data, int size) {
   out->insert(out->end(), p, p + size);
 }
 
-// Small images of each channel count in PNG, JPEG and BMP (stb_image_write), and binary
-// PGM/PPM with 8- and 16-bit samples written here.
+// Small images of each channel count in PNG (stb_image_write), one JPEG and one BMP (which
+// must be refused), and binary PGM/PPM with 8- and 16-bit samples written here.
 void write_image_seeds(const std::string& folder) {
   const int w = 7, h = 5;
   for (int channels = 1; channels <= 4; ++channels) {
@@ -109,6 +109,7 @@ void write_image_seeds(const std::string& folder) {
       throw std::runtime_error("stbi_write_png failed");
     }
     write(stem + ".png", bytes);
+    if (channels != 3) continue;
     bytes.clear();
     if (!stbi_write_jpg_to_func(append_bytes, &bytes, w, h, channels, pixels.data(), 90)) {
       throw std::runtime_error("stbi_write_jpg failed");

@@ -104,23 +104,18 @@ TEST_CASE("image: bad data is refused with a clear error, huge images before all
   CHECK_THROWS_WITH_AS(load_image("/nonexistent/x.png"), "/nonexistent/x.png: cannot open the file", ImageError);
 }
 
-TEST_CASE("image: a JPEG Huffman table of more than 256 symbols is refused before stb_image sees it") {
-  // stb_image 2.27 writes past its tables for such a segment (tests/data/fuzz-regressions/fuzz_image).
-  std::vector<uint8_t> rgb(8 * 8 * 3, 100), jpeg;
+TEST_CASE("image: JPEG and BMP are refused before stb_image sees them") {
+  // stb_image 2.27's JPEG decoder writes past its tables on some files
+  // (tests/data/fuzz-regressions/fuzz_image) and shifts out of range on others.
+  std::vector<uint8_t> rgb(8 * 8 * 3, 100), jpeg, bmp;
   REQUIRE(stbi_write_jpg_to_func(append_bytes, &jpeg, 8, 8, 3, rgb.data(), 90) != 0);
-  REQUIRE_NOTHROW(decode_image(jpeg.data(), jpeg.size()));
-  size_t dht = 0;
-  for (size_t i = 2; i + 1 < jpeg.size() && dht == 0; ++i) {
-    if (jpeg[i] == 0xff && jpeg[i + 1] == 0xc4) dht = i;
-  }
-  REQUIRE(dht != 0);
-  std::vector<uint8_t> bad = jpeg;
-  bad.at(dht + 5 + 14) = 200;  // the first table's counts of 15- and 16-bit codes
-  bad.at(dht + 5 + 15) = 200;
-  CHECK_THROWS_WITH_AS(decode_image(bad.data(), bad.size()), doctest::Contains("a Huffman table defines"), ImageError);
+  CHECK_THROWS_WITH_AS(decode_image(jpeg.data(), jpeg.size()), "JPEG is not supported: convert the image to PNG or PGM/PPM",
+                       ImageError);
+  REQUIRE(stbi_write_bmp_to_func(append_bytes, &bmp, 8, 8, 3, rgb.data()) != 0);
+  CHECK_THROWS_WITH_AS(decode_image(bmp.data(), bmp.size()), doctest::Contains("BMP is not supported"), ImageError);
 }
 
-TEST_CASE("image: formats other than PNG, JPEG, BMP, PGM and PPM do not reach the decoder") {
+TEST_CASE("image: formats other than PNG, PGM and PPM do not reach the decoder") {
   std::vector<uint8_t> rgb(4 * 4 * 3, 7), tga;
   REQUIRE(stbi_write_tga_to_func(append_bytes, &tga, 4, 4, 3, rgb.data()) != 0);
   CHECK_THROWS_WITH_AS(decode_image(tga.data(), tga.size()), doctest::Contains("unknown signature"), ImageError);
