@@ -59,6 +59,19 @@ TEST_CASE("cpu gelu matches the reference in both forms") {
   }
 }
 
+namespace {
+
+// The first `queries` rows of one head's attention, its keys prepared once.
+void attend_head(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                 size_t queries, float* out, size_t out_stride) {
+  std::vector<float> keys(cpu::kernels::attention_keys_floats(tokens, head_dim));
+  std::vector<float> scores(cpu::kernels::attention_scores_floats(tokens, head_dim));
+  cpu::kernels::attention_keys(k, stride, tokens, head_dim, keys.data());
+  cpu::kernels::attention_queries(q, keys.data(), v, stride, tokens, head_dim, queries, out, out_stride, scores.data());
+}
+
+}  // namespace
+
 TEST_CASE("cpu attention matches the reference for every query row and for row 0 alone") {
   struct Shape {
     size_t tokens, heads, head_dim;
@@ -72,31 +85,27 @@ TEST_CASE("cpu attention matches the reference for every query row and for row 0
     std::vector<float> qkv = test::random_floats(s.tokens * 3 * inner + 16, 31);
     for (float& v : qkv) v *= 2.0f;  // sharper softmax than uniform noise
     std::vector<float> want(s.tokens * inner), got(s.tokens * inner, -1.0f), row0(inner, -1.0f);
-    std::vector<float> scratch(cpu::kernels::attention_scratch_floats(s.tokens, s.head_dim));
     reference::attention(qkv.data(), s.tokens, s.heads, s.head_dim, want.data());
     for (size_t h = 0; h < s.heads; ++h) {
       const float* q = qkv.data() + h * s.head_dim;
-      cpu::kernels::attention_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, s.tokens,
-                                   got.data() + h * s.head_dim, inner, scratch.data());
-      cpu::kernels::attention_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, 1,
-                                   row0.data() + h * s.head_dim, inner, scratch.data());
+      attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, s.tokens, got.data() + h * s.head_dim,
+                  inner);
+      attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, 1, row0.data() + h * s.head_dim, inner);
     }
     CHECK(max_abs_diff(got, want) <= 1e-5);
     CHECK(max_abs_diff(row0, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
   }
 }
 
-TEST_CASE("cpu attention split into blocks of query rows over shared keys equals the whole-head kernel") {
+TEST_CASE("cpu attention split into blocks of query rows over shared keys equals the whole head at once") {
   const size_t tokens = 45, heads = 2, head_dim = 24, inner = heads * head_dim;
   std::vector<float> qkv = test::random_floats(tokens * 3 * inner + 16, 37);
   std::vector<float> whole(tokens * inner), split(tokens * inner, -1.0f);
-  std::vector<float> scratch(cpu::kernels::attention_scratch_floats(tokens, head_dim));
   std::vector<float> keys(cpu::kernels::attention_keys_floats(tokens, head_dim));
   std::vector<float> scores(cpu::kernels::attention_scores_floats(tokens, head_dim));
   for (size_t h = 0; h < heads; ++h) {
     const float* q = qkv.data() + h * head_dim;
-    cpu::kernels::attention_head(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, tokens,
-                                 whole.data() + h * head_dim, inner, scratch.data());
+    attend_head(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, tokens, whole.data() + h * head_dim, inner);
     cpu::kernels::attention_keys(q + inner, 3 * inner, tokens, head_dim, keys.data());
     // Blocks of 8, 3, 17, ... rows, the last one short: each reads only its own query rows.
     size_t first = 0;

@@ -106,9 +106,6 @@ void values_tail(const float* p, size_t tp, const float* v, size_t stride, size_
 
 size_t attention_keys_floats(size_t tokens, size_t head_dim) { return padded_tokens(tokens) * head_dim; }
 size_t attention_scores_floats(size_t tokens, size_t head_dim) { return padded_tokens(tokens) * kRows + head_dim; }
-size_t attention_scratch_floats(size_t tokens, size_t head_dim) {
-  return attention_keys_floats(tokens, head_dim) + attention_scores_floats(tokens, head_dim);
-}
 
 void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys) {
   transpose_keys(k, stride, tokens, head_dim, 1.0f / __builtin_sqrtf(float(head_dim)), padded_tokens(tokens), keys);
@@ -135,13 +132,6 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
     for (; e0 + kCols <= head_dim; e0 += kCols) values_tile(s, tp, v, stride, tokens, e0, inv, outr);
     if (e0 < head_dim) values_tail(s, tp, v, stride, tokens, e0, head_dim, inv, outr);
   }
-}
-
-void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
-                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch) {
-  attention_keys(k, qkv_stride, tokens, head_dim, scratch);
-  attention_queries(q, scratch, v, qkv_stride, tokens, head_dim, queries, out, out_stride,
-                    scratch + attention_keys_floats(tokens, head_dim));
 }
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA

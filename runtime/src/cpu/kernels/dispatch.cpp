@@ -24,8 +24,6 @@ struct Table {
   decltype(&base::layer_norm) layer_norm;
   decltype(&base::gelu_erf) gelu_erf;
   decltype(&base::gelu_tanh) gelu_tanh;
-  decltype(&base::attention_scratch_floats) attention_scratch_floats;
-  decltype(&base::attention_head) attention_head;
   decltype(&base::attention_keys_floats) attention_keys_floats;
   decltype(&base::attention_scores_floats) attention_scores_floats;
   decltype(&base::attention_keys) attention_keys;
@@ -37,9 +35,8 @@ struct Table {
 
 #define PFRT_KERNEL_TABLE(ns, name)                                                                          \
   Table {                                                                                                    \
-    name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_scratch_floats, ns::attention_head, \
-        ns::attention_keys_floats, ns::attention_scores_floats, ns::attention_keys, ns::attention_queries,   \
-        ns::add, ns::accumulate, ns::mean_rows                                                               \
+    name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_keys_floats, ns::attention_scores_floats, \
+        ns::attention_keys, ns::attention_queries, ns::add, ns::accumulate, ns::mean_rows                        \
   }
 
 Table choose() {
@@ -78,15 +75,6 @@ void gelu(float* x, size_t n, format::Gelu form) {
   } else {
     table().gelu_tanh(x, n);
   }
-}
-
-size_t attention_scratch_floats(size_t tokens, size_t head_dim) {
-  return table().attention_scratch_floats(tokens, head_dim);
-}
-
-void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
-                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch) {
-  table().attention_head(q, k, v, qkv_stride, tokens, head_dim, queries, out, out_stride, scratch);
 }
 
 size_t attention_keys_floats(size_t tokens, size_t head_dim) { return table().attention_keys_floats(tokens, head_dim); }

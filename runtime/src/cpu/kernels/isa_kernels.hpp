@@ -16,14 +16,11 @@ void layer_norm(const float* x, size_t x_stride, size_t rows, size_t dim, const 
                 float eps, float* y, size_t y_stride);
 void gelu_erf(float* x, size_t n);
 void gelu_tanh(float* x, size_t n);
-size_t attention_scratch_floats(size_t tokens, size_t head_dim);
 size_t attention_keys_floats(size_t tokens, size_t head_dim);
 size_t attention_scores_floats(size_t tokens, size_t head_dim);
 void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys);
 void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
                        size_t head_dim, size_t queries, float* out, size_t out_stride, float* scores);
-void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
-                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch);
 void add(const float* a, const float* b, float* y, size_t n);
 void accumulate(const float* x, float w, float* y, size_t n);
 void mean_rows(const float* x, size_t rows, size_t dim, float* y);

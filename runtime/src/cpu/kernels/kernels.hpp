@@ -24,17 +24,12 @@ void layer_norm(const float* x, size_t x_stride, size_t rows, size_t dim, const 
 void gelu(float* x, size_t n, format::Gelu form);
 
 // --- attention.cpp
-// Scratch floats attention_head needs for `tokens` keys of `head_dim` values.
-size_t attention_scratch_floats(size_t tokens, size_t head_dim);
-// One head of one image: out[i] = softmax(q_i K^T * scale) V for the first `queries` rows.
-// q, k, v: rows of head_dim values, `qkv_stride` apart (the QKV GEMM's output, head-major);
-// out rows `out_stride` apart. scratch: attention_scratch_floats(tokens, head_dim) floats.
-void attention_head(const float* q, const float* k, const float* v, size_t qkv_stride, size_t tokens,
-                    size_t head_dim, size_t queries, float* out, size_t out_stride, float* scratch);
-// attention_head in two steps, so that blocks of query rows can run in parallel over one
-// head's keys: attention_keys writes the keys' prepared form (attention_keys_floats floats)
-// once; attention_queries then answers `queries` query rows from it with its own scores
-// scratch (attention_scores_floats floats). q, k, v rows are `stride` floats apart.
+// Attention for short sequences, one head of one image at a time, in two steps so that blocks
+// of query rows can run in parallel over one head's keys. attention_keys writes the keys'
+// prepared form (attention_keys_floats floats) once; attention_queries then answers `queries`
+// query rows, out[i] = softmax(q_i K^T * head_dim^-1/2) V, from it with its own scores scratch
+// (attention_scores_floats floats). q, k, v: rows of head_dim values, `stride` floats apart (the
+// QKV GEMM's output, head-major); out rows `out_stride` apart.
 size_t attention_keys_floats(size_t tokens, size_t head_dim);
 size_t attention_scores_floats(size_t tokens, size_t head_dim);
 void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys);
