@@ -1,12 +1,17 @@
 // pfrt-run: classify images with a model (top-k labels and probabilities), or evaluate a
 // labelled IDX set (accuracy, confusion matrix, images/s); anytime mode with --deadline-ms.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 
 #include "classify.hpp"
 #include "common.hpp"
+#include "model_writer.hpp"
 #include "progress.hpp"
 
 using namespace pfrt::tools;
@@ -141,11 +146,17 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   }
   const LabelledImages set = read_labelled_images(c.eval_images, c.eval_labels);
   const size_t n = c.limit ? std::min<size_t>(c.limit, set.count) : set.count;
-  std::ofstream predictions;
+  // One line per image: index, predicted class, top-1 minus top-2 logit. Collected, then written
+  // atomically after the evaluation, so a failed run leaves no partial file; whether the folder
+  // takes a file is checked first, so a bad path fails before a long evaluation.
+  std::ostringstream predictions;
   ImageLogits per_image;
-  if (!c.predictions.empty()) {  // one line per image: index, predicted class, top-1 minus top-2 logit
-    predictions.open(c.predictions);
-    if (!predictions) throw std::runtime_error(c.predictions + ": cannot open the file for writing");
+  if (!c.predictions.empty()) {
+    const size_t slash = c.predictions.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "." : c.predictions.substr(0, slash == 0 ? 1 : slash);
+    if (::access(folder.c_str(), W_OK) != 0) {
+      throw std::runtime_error(c.predictions + ": cannot open the file for writing (" + std::strerror(errno) + ")");
+    }
     predictions.precision(9);
     per_image = [&](uint32_t index, const float* logits) {
       predictions << index << ' ' << argmax(logits, info.classes) << ' ' << top_margin(logits, info.classes) << '\n';
@@ -159,9 +170,9 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   const EvalResult r = evaluate(session, model, set, c.limit, c.batch, options, c.pre,
                                 [&](size_t done) { progress.update("evaluating", done, n); }, per_image);
   progress.clear();
-  if (predictions.is_open()) {
-    predictions.close();
-    if (!predictions) throw std::runtime_error(c.predictions + ": write error");
+  if (!c.predictions.empty()) {
+    const std::string text = predictions.str();
+    pfrt::convert::write_file_atomically(c.predictions, std::vector<uint8_t>(text.begin(), text.end()));
   }
   const double rate = r.seconds > 0 ? double(r.total) / r.seconds : 0.0;
   if (c.json) {

@@ -2,9 +2,10 @@
 """Runs a pfrt tool and checks its result, for CTest.
 
   check_tool_output.py json KIND -- COMMAND...   exit 0 and stdout is JSON with KIND's documented keys
-  check_tool_output.py fails RC REGEX -- COMMAND...   exit code RC and REGEX found in stderr
+  check_tool_output.py fails RC REGEX [FILE...] -- COMMAND...   exit code RC and REGEX found in stderr, no FILE left
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -122,6 +123,10 @@ def main(argv):
     if p.returncode != rc or not re.search(pattern, p.stderr):
         print(f"expected exit {rc} and /{pattern}/ on stderr; got exit {p.returncode}, stderr:\n{p.stderr}")
         return 1
+    for path in spec[3:]:  # files a failed run must not leave behind
+        if os.path.exists(path):
+            print(f"the failed run left {path}")
+            return 1
     print(f"exit {rc}: {p.stderr.strip()}")
     return 0
 

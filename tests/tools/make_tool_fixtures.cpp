@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
     write(dir + "/images.idx", idx({12, 28, 28}, pixels));
     write(dir + "/labels.idx", idx({12}, labels));
     write(dir + "/labels-short.idx", idx({5}, std::vector<uint8_t>(labels.begin(), labels.begin() + 5)));
+    std::vector<uint8_t> bad_label = labels;
+    bad_label.back() = 12;  // not one of the model's 10 classes
+    write(dir + "/labels-bad.idx", idx({12}, bad_label));
 
     std::string header = "P5\n28 28\n255\n";
     std::vector<uint8_t> pgm(header.begin(), header.end());
