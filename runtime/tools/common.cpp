@@ -32,8 +32,6 @@ SessionOptions session_options(const ArgParser& args, bool threads_list) {
   return o;
 }
 
-std::string git_commit() { return build_commit(); }
-
 void write_machine_json(JsonWriter& json, const MachineInfo& machine) {
   json.field("pfrt_version", pfrt_version()).field("git_commit", git_commit());
   json.key("machine").begin_object();

@@ -22,8 +22,9 @@ inline constexpr int kExitUsage = 2;
 void add_session_options(ArgParser& args);
 SessionOptions session_options(const ArgParser& args, bool threads_list = false);
 
-std::string git_commit();  // the commit the tools were built from ("unknown" outside git)
-const char* build_commit();  // the same, defined in the generated build_commit.cpp
+// The commit the tools were built from ("unknown" outside git); defined in build_commit.cpp,
+// which runtime/tools/git_commit.cmake writes at every build.
+std::string git_commit();
 
 // "machine": {...} and the pfrt version/commit fields, written into the open JSON object.
 void write_machine_json(JsonWriter& json, const MachineInfo& machine);

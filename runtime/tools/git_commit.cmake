@@ -1,4 +1,4 @@
-# Writes OUT, a C++ source defining pfrt::tools::build_commit(): the checkout's commit, with
+# Writes OUT, a C++ source defining pfrt::tools::git_commit(): the checkout's commit, with
 # "-dirty" when it has uncommitted changes ("unknown" outside git). Runs at every build so a
 # benchmark never reports the commit of an older configure; OUT is only rewritten when the
 # text changes, so an unchanged commit rebuilds nothing. Inputs: SOURCE_DIR, OUT.
@@ -13,8 +13,8 @@ else()
     string(APPEND commit "-dirty")
   endif()
 endif()
-set(text "// Generated at build time by runtime/tools/git_commit.cmake.\n#include \"common.hpp\"\n\n"
-         "namespace pfrt::tools {\nconst char* build_commit() { return \"${commit}\"; }\n}  // namespace pfrt::tools\n")
+string(CONCAT text "// Generated at build time by runtime/tools/git_commit.cmake.\n#include \"common.hpp\"\n\n"
+         "namespace pfrt::tools {\nstd::string git_commit() { return \"${commit}\"; }\n}  // namespace pfrt::tools\n")
 if(EXISTS ${OUT})
   file(READ ${OUT} old)
 endif()

@@ -55,6 +55,13 @@ std::vector<Tap> area_taps(uint32_t in, uint32_t out) {
   return taps;
 }
 
+// The signatures of the formats decode_image takes: binary PGM/PPM ("P5", "P6") and PNG.
+bool is_pnm(const uint8_t* data, size_t size) { return size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6'); }
+bool is_png(const uint8_t* data, size_t size) {
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  return size >= 8 && std::equal(kPng, kPng + 8, data);
+}
+
 // What decode_image needs of a binary PGM/PPM header (P5, P6).
 struct PnmHeader {
   bool present = false;  // the data is a binary PGM/PPM
@@ -66,7 +73,7 @@ struct PnmHeader {
 // stb_image reads a binary PGM/PPM whose pixel data is cut short without complaint (the
 // missing pixels come out as zeros): check the length its header implies first.
 PnmHeader read_pnm_header(const uint8_t* data, size_t size) {
-  if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6')) return {};
+  if (!is_pnm(data, size)) return {};
   size_t pos = 2;
   uint64_t fields[3] = {0, 0, 0};  // width, height, maximum value
   for (uint64_t& field : fields) {
@@ -105,7 +112,7 @@ uint8_t scale_sample(uint32_t value, uint32_t maxval) {
 // end at CR or LF, the last byte of the data is never taken as a digit) and refuses a number
 // that would not fit.
 void check_pnm_numbers(const uint8_t* data, size_t size) {
-  if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6')) return;
+  if (!is_pnm(data, size)) return;
   const uint8_t* p = data + 2;
   const uint8_t* const end = data + size;
   auto at_end = [&] { return p >= end; };
@@ -137,7 +144,7 @@ void check_pnm_numbers(const uint8_t* data, size_t size) {
 // tests/fuzz/fuzz_image). Walk the chunks as stb does, from the signature to IEND, and refuse
 // one whose declared length is more than the bytes that follow its header.
 void check_png_chunks(const uint8_t* data, size_t size) {
-  if (size < 8 || data[0] != 0x89 || data[1] != 'P') return;  // check_format: PNG or not
+  if (!is_png(data, size)) return;
   for (size_t pos = 8; pos + 8 <= size;) {
     const uint32_t length = uint32_t(data[pos]) << 24 | uint32_t(data[pos + 1]) << 16 | uint32_t(data[pos + 2]) << 8 | data[pos + 3];
     const std::string type(reinterpret_cast<const char*>(data + pos + 4), 4);
@@ -155,10 +162,7 @@ void check_png_chunks(const uint8_t* data, size_t size) {
 // defects under fuzzing (a Huffman table of over 256 symbols written past its arrays, shifts
 // out of range on corrupt entropy data), so JPEG and BMP are refused too.
 void check_format(const uint8_t* data, size_t size) {
-  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  const bool png = size >= 8 && std::equal(kPng, kPng + 8, data);
-  const bool pnm = size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6');
-  if (png || pnm) return;
+  if (is_png(data, size) || is_pnm(data, size)) return;
   const bool jpeg = size >= 2 && data[0] == 0xff && data[1] == 0xd8;
   const bool bmp = size >= 2 && data[0] == 'B' && data[1] == 'M';
   if (jpeg || bmp) {
