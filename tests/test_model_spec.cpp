@@ -75,17 +75,7 @@ TEST_CASE("one head spanning the width has no output projection") {
 }
 
 TEST_CASE("operation count of a DeiT-Tiny block matches a hand count") {
-  ModelConfig c;
-  c.image_size = 224;
-  c.channels = 3;
-  c.patch_size = 16;
-  c.embed_dim = 192;
-  c.heads = 3;
-  c.head_dim = 64;
-  c.mlp_dim = 768;
-  c.branches = 4;
-  c.blocks_per_branch = 1;
-  c.classes = 1000;
+  ModelConfig c = test::deit_tiny_config(4, 1);
   // Mean pooling, T = 197: qkv 2*197*192*576 = 43,573,248; attention 2*2*197*197*192 =
   // 29,805,312; projection 2*197*192*192 = 14,524,416; MLP 2*2*197*192*768 = 116,195,328.
   c.pooling = format::Pooling::kMean;

@@ -28,6 +28,23 @@ format::ModelConfig tiny_config() {
   return c;
 }
 
+format::ModelConfig deit_tiny_config(uint32_t branches, uint32_t blocks_per_branch) {
+  format::ModelConfig c = tiny_config();
+  c.image_size = 224;
+  c.channels = 3;
+  c.patch_size = 16;
+  c.embed_dim = 192;
+  c.heads = 3;
+  c.head_dim = 64;
+  c.mlp_dim = 768;
+  c.branches = branches;
+  c.blocks_per_branch = blocks_per_branch;
+  c.classes = 1000;
+  c.mean = {0.5f, 0.5f, 0.5f};
+  c.std = {0.2f, 0.2f, 0.2f};
+  return c;
+}
+
 std::vector<float> random_floats(size_t count, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);

@@ -14,6 +14,9 @@ namespace pfrt::test {
 // A small valid config (28x28x1, patch 7, D=16, 2 heads x 8, MLP 32, 2 branches, 1 block).
 format::ModelConfig tiny_config();
 
+// A DeiT-Tiny-shaped config (224x224x3, patch 16, D=192, 3 heads x 64, MLP 768, 1000 classes).
+format::ModelConfig deit_tiny_config(uint32_t branches, uint32_t blocks_per_branch);
+
 // Every tensor the config needs, filled with deterministic pseudo-random values.
 std::vector<convert::WriterTensor> random_tensors(const format::ModelConfig& config, uint32_t seed);
 

@@ -18,7 +18,7 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
   const ModelConfig& c = model_->config();
   const core::ModelWeights& w = model_->weights();
   if (const std::string& why = xnnpack_init_error(); !why.empty()) core::fail(PFRT_BACKEND_ERROR, "cpu backend: " + why);
-  plan_ = plan_threads(options.threads, c.branches);
+  plan_ = plan::plan_threads(options.threads, c.branches);
   CPU_ZERO(&cpus_);
   if (options.affinity_mask != 0) {
     cpus_ = usable_cpus(options.affinity_mask);

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
-#include "cpu/planner.hpp"
+#include "plan/thread_plan.hpp"
 #include "cpu/session_state.hpp"
 #include "cpu/slot_runner.hpp"
 
@@ -37,7 +37,7 @@ class CpuSession final : public core::BackendSession {
   void stop(core::StopReason why);
 
   std::shared_ptr<const core::Model> model_;
-  ThreadPlan plan_;
+  plan::ThreadPlan plan_;
   bool pin_ = false;
   cpu_set_t cpus_;
   std::vector<Slot> slots_;

@@ -52,31 +52,32 @@ void softmax_rows(float* x, size_t rows, size_t cols) {
   }
 }
 
-void attention(const float* qkv, size_t tokens, size_t heads, size_t head_dim, float* out) {
-  const size_t inner = heads * head_dim;
-  const size_t stride = 3 * inner;
+void attention_rows(const float* q, size_t q_stride, const float* k, const float* v, size_t kv_stride, size_t tokens,
+                    size_t queries, size_t heads, size_t head_dim, float* out, size_t out_stride, float* scores) {
   const double scale = 1.0 / std::sqrt(double(head_dim));
-  std::vector<float> scores(tokens * tokens);
   for (size_t h = 0; h < heads; ++h) {
-    const float* q = qkv + h * head_dim;
-    const float* k = qkv + inner + h * head_dim;
-    const float* v = qkv + 2 * inner + h * head_dim;
-    for (size_t i = 0; i < tokens; ++i) {
+    const size_t col = h * head_dim;
+    for (size_t i = 0; i < queries; ++i) {
       for (size_t j = 0; j < tokens; ++j) {
         double dot = 0.0;
-        for (size_t e = 0; e < head_dim; ++e) dot += double(q[i * stride + e]) * double(k[j * stride + e]);
-        scores[i * tokens + j] = float(dot * scale);
+        for (size_t e = 0; e < head_dim; ++e) dot += double(q[i * q_stride + col + e]) * double(k[j * kv_stride + col + e]);
+        scores[j] = float(dot * scale);
       }
-    }
-    softmax_rows(scores.data(), tokens, tokens);
-    for (size_t i = 0; i < tokens; ++i) {
+      softmax_rows(scores, 1, tokens);
       for (size_t e = 0; e < head_dim; ++e) {
         double acc = 0.0;
-        for (size_t j = 0; j < tokens; ++j) acc += double(scores[i * tokens + j]) * double(v[j * stride + e]);
-        out[i * inner + h * head_dim + e] = float(acc);
+        for (size_t j = 0; j < tokens; ++j) acc += double(scores[j]) * double(v[j * kv_stride + col + e]);
+        out[i * out_stride + col + e] = float(acc);
       }
     }
   }
+}
+
+void attention(const float* qkv, size_t tokens, size_t heads, size_t head_dim, float* out) {
+  const size_t inner = heads * head_dim;
+  std::vector<float> scores(tokens);
+  attention_rows(qkv, 3 * inner, qkv + inner, qkv + 2 * inner, 3 * inner, tokens, tokens, heads, head_dim, out, inner,
+                 scores.data());
 }
 
 void gather_patches(const float* image, size_t channels, size_t image_size, size_t patch, float* patches) {

@@ -25,6 +25,12 @@ void softmax_rows(float* x, size_t rows, size_t cols);
 // order, each head-major. out: [tokens, heads * head_dim] = concat_h softmax(q_h k_h^T / sqrt(d)) v_h.
 void attention(const float* qkv, size_t tokens, size_t heads, size_t head_dim, float* out);
 
+// The same for `queries` query rows against `tokens` key/value rows, each operand with its own
+// row stride: out[i, head] = softmax(q_i,head k_head^T / sqrt(head_dim)) v_head. `scores`:
+// scratch of `tokens` floats.
+void attention_rows(const float* q, size_t q_stride, const float* k, const float* v, size_t kv_stride, size_t tokens,
+                    size_t queries, size_t heads, size_t head_dim, float* out, size_t out_stride, float* scores);
+
 // The stem's patch gather: image [C, S, S] -> patches [N, P * P * C], patches row-major over
 // the grid, each flattened (row-in-patch, column-in-patch, channel) with channel fastest.
 void gather_patches(const float* image, size_t channels, size_t image_size, size_t patch, float* patches);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "plan/execution_plan.hpp"
+#include "plan/prefix_rule.hpp"
 #include "reference/ops.hpp"
 
 namespace pfrt::core {
@@ -11,145 +13,174 @@ namespace {
 
 namespace ops = pfrt::reference;
 using format::ModelConfig;
+using plan::ExecutionPlan;
+using plan::Op;
+using plan::Stage;
+using plan::View;
 
-// Runs branch by branch over the whole batch, so that when a run stops early every image has
-// the same finished prefix of branches.
+// The reference attention's scratch: one row of scores.
+size_t score_row(const plan::AttentionShape& shape) { return shape.tokens; }
+
+// The execution plan run stage by stage with reference/ops, one row at a time, on one thread:
+// branch by branch over the whole batch, so that when a run stops early every image has the
+// same finished prefix of branches.
 class ReferenceSession final : public BackendSession {
  public:
-  explicit ReferenceSession(std::shared_ptr<const Model> model) : model_(std::move(model)) {
-    const ModelConfig& c = model_->config();
-    const size_t t = c.tokens(), d = c.embed_dim;
-    patches_.resize(size_t{c.patches()} * c.patch_dim());
-    z_.resize(t * d);
-    normed_.resize(t * d);
-    qkv_.resize(t * 3 * size_t{c.inner_dim()});
-    attended_.resize(t * size_t{c.inner_dim()});
-    update_.resize(t * d);
-    hidden_.resize(t * size_t{c.mlp_dim});
-    pooled_.resize(d);
+  explicit ReferenceSession(std::shared_ptr<const Model> model) : model_(std::move(model)) { reserve(1); }
+
+  std::string describe() const override {
+    return "reference: plain C++ loops, double accumulation, 1 thread; " + plan_.describe();
   }
 
-  std::string describe() const override { return "reference: plain C++ loops, double accumulation, 1 thread"; }
-
   RunStatus run(const RunRequest& r, const RunControl& control, RunProfile& profile) override {
-    const ModelConfig& c = model_->config();
-    const size_t rows = size_t{c.tokens()} * c.embed_dim;
-    if (x0_.size() < r.batch * rows) {  // grows once per larger batch, then reused
-      x0_.resize(r.batch * rows);
-      sum_.resize(r.batch * rows);
-      branch_out_.resize(r.batch * rows);
-    }
+    reserve(r.batch);
+    plan::Memory memory{r.input, r.logits, session_.data(), slot_.data()};
     const Clock::time_point start = Clock::now();
-    for (size_t i = 0; i < r.batch; ++i) stem(r.input + i * c.image_floats(), &x0_[i * rows]);
+    for (const Stage& s : plan_.stem()) run_stage(s, memory, r.batch, 0, 0);
     const Clock::time_point stem_done = Clock::now();
     profile.stem_ms += elapsed_ms(start, stem_done);
-    std::fill(sum_.begin(), sum_.begin() + long(r.batch * rows), 0.0f);
 
-    RunStatus status;
-    for (uint32_t b = 0; b < r.branches && status.stopped == StopReason::kNone; ++b) {
+    StopReason stopped = StopReason::kNone;
+    uint32_t finished = 0;
+    for (uint32_t b = 0; b < r.branches && stopped == StopReason::kNone; ++b) {
       const Clock::time_point branch_start = Clock::now();
       control.branch_started(b);
-      for (size_t i = 0; i < r.batch && status.stopped == StopReason::kNone; ++i) {
-        std::copy(&x0_[i * rows], &x0_[i * rows] + rows, z_.begin());
-        status.stopped = run_branch(model_->weights().branches[b], control);
-        std::copy(z_.begin(), z_.end(), &branch_out_[i * rows]);
+      for (const Stage& s : plan_.branch()) {
+        if ((stopped = control.check()) != StopReason::kNone) break;
+        run_stage(s, memory, r.batch, b, 0);
       }
-      if (status.stopped != StopReason::kNone) break;
-      const float scale = c.merge_weights.empty() ? 1.0f : c.merge_weights[b];
-      for (size_t i = 0; i < r.batch * rows; ++i) sum_[i] += scale * branch_out_[i];
-      status.branches_used = b + 1;
+      if (stopped != StopReason::kNone) break;
+      finished = b + 1;
       profile.branch_ms[b] += elapsed_ms(branch_start, Clock::now());
     }
     const Clock::time_point branches_done = Clock::now();
     profile.branches_ms += elapsed_ms(stem_done, branches_done);
 
-    const bool answer = status.stopped == StopReason::kNone ||
-                        (status.stopped == StopReason::kDeadline && control.best_prefix_on_deadline &&
-                         status.branches_used > 0);
-    if (!answer) {
-      status.branches_used = 0;
-      return status;
-    }
-    for (size_t i = 0; i < r.batch; ++i) head(&sum_[i * rows], r.logits + i * c.classes);
+    const RunStatus status = plan::settle(stopped, finished, r.branches, control.best_prefix_on_deadline);
+    if (status.branches_used == 0) return status;
+    for (const Stage& s : plan_.head()) run_stage(s, memory, r.batch, 0, status.branches_used);
     profile.head_ms += elapsed_ms(branches_done, Clock::now());
     return status;
   }
 
  private:
-  // x0 = [cls; patches W^T + b] + pos.
-  void stem(const float* image, float* x0) {
+  // Plans and arenas for batches up to `batch` (grows once per larger batch, then reused).
+  void reserve(size_t batch) {
+    if (batch <= plan_.batch()) return;
+    plan::PlanOptions options;
+    options.batch = batch;
+    options.threads = 1;
+    options.attention_scratch = &score_row;
+    plan_ = ExecutionPlan(model_->config(), options);
+    session_.assign(plan_.arena_floats(plan::Arena::kSession), 0.0f);
+    slot_.assign(plan_.arena_floats(plan::Arena::kSlot), 0.0f);
+  }
+
+  // One stage over n images; `branch` selects a branch's weights and pooled row, `prefix` the
+  // branches a merge sums.
+  void run_stage(const Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, uint32_t prefix) {
     const ModelConfig& c = model_->config();
     const ModelWeights& w = model_->weights();
-    const size_t t = c.tokens(), d = c.embed_dim;
-    ops::gather_patches(image, c.channels, c.image_size, c.patch_size, patches_.data());
-    std::copy(w.cls_token, w.cls_token + d, x0);
-    ops::linear(patches_.data(), c.patches(), c.patch_dim(), w.patch_weight, w.patch_bias, d, x0 + d);
-    for (size_t i = 0; i < t * d; ++i) x0[i] += w.pos_embedding[i];
-  }
-
-  // z <- the branch's blocks applied to z.
-  StopReason run_branch(const std::vector<BlockWeights>& blocks, const RunControl& control) {
-    for (const BlockWeights& bw : blocks) {
-      if (StopReason why = control.check(); why != StopReason::kNone) return why;
-      attention_layer(bw);
-      if (StopReason why = control.check(); why != StopReason::kNone) return why;
-      mlp_layer(bw);
-    }
-    return StopReason::kNone;
-  }
-
-  void attention_layer(const BlockWeights& bw) {
-    const ModelConfig& c = model_->config();
-    const size_t t = c.tokens(), d = c.embed_dim, inner = c.inner_dim();
-    ops::layer_norm(z_.data(), t, d, bw.attn_norm_weight, bw.attn_norm_bias, c.layernorm_eps, normed_.data());
-    ops::linear(normed_.data(), t, d, bw.qkv_weight, nullptr, 3 * inner, qkv_.data());
-    ops::attention(qkv_.data(), t, c.heads, c.head_dim, attended_.data());
-    if (bw.out_weight) {
-      ops::linear(attended_.data(), t, inner, bw.out_weight, bw.out_bias, d, update_.data());
-    } else {
-      std::copy(attended_.begin(), attended_.end(), update_.begin());  // inner == D
-    }
-    add_residual();
-  }
-
-  void mlp_layer(const BlockWeights& bw) {
-    const ModelConfig& c = model_->config();
-    const size_t t = c.tokens(), d = c.embed_dim;
-    ops::layer_norm(z_.data(), t, d, bw.mlp_norm_weight, bw.mlp_norm_bias, c.layernorm_eps, normed_.data());
-    ops::linear(normed_.data(), t, d, bw.fc1_weight, bw.fc1_bias, c.mlp_dim, hidden_.data());
-    ops::gelu(hidden_.data(), hidden_.size(), c.gelu);
-    ops::linear(hidden_.data(), t, c.mlp_dim, bw.fc2_weight, bw.fc2_bias, d, update_.data());
-    add_residual();
-  }
-
-  // Authors' form: z = LN(z) + f(LN(z)); pre-norm form: z = z + f(LN(z)).
-  void add_residual() {
-    const bool prenorm = model_->config().residual == format::Residual::kPreNorm;
-    const std::vector<float>& base = prenorm ? z_ : normed_;
-    for (size_t i = 0; i < z_.size(); ++i) z_[i] = base[i] + update_[i];
-  }
-
-  // Pool the merged rows, LayerNorm, Linear.
-  void head(const float* merged, float* logits) {
-    const ModelConfig& c = model_->config();
-    const ModelWeights& w = model_->weights();
-    const size_t t = c.tokens(), d = c.embed_dim;
-    if (c.pooling == format::Pooling::kCls) {
-      std::copy(merged, merged + d, pooled_.begin());
-    } else {
-      for (size_t e = 0; e < d; ++e) {
-        double acc = 0.0;
-        for (size_t i = 0; i < t; ++i) acc += merged[i * d + e];
-        pooled_[e] = float(acc / double(t));
+    float* in = plan::locate(plan_, memory, s.in, branch);
+    float* out = plan::locate(plan_, memory, s.out, branch);
+    float* aux = s.has_aux ? plan::locate(plan_, memory, s.aux, branch) : nullptr;
+    const auto row = [](float* base, const View& v, size_t image, size_t r) {
+      return base + image * v.image_stride + r * v.row_stride;
+    };
+    switch (s.op) {
+      case Op::kGatherPatches:
+        for (size_t i = 0; i < n; ++i) {
+          ops::gather_patches(row(in, s.in, i, 0), c.channels, c.image_size, c.patch_size, row(out, s.out, i, 0));
+        }
+        break;
+      case Op::kLinear: {
+        const plan::LinearLayer& l = plan_.linears()[s.linear];
+        const float* weight = plan::resolve(w, l.weight, branch) + size_t{l.first_row} * l.in;
+        const float* bias = plan::resolve(w, l.bias, branch);
+        for (size_t i = 0; i < n; ++i) {
+          for (size_t r = 0; r < s.in.rows; ++r) {
+            float* y = row(out, s.out, i, r);
+            ops::linear(row(in, s.in, i, r), 1, l.in, weight, bias, l.out, y);
+            if (s.activation == plan::Activation::kGelu) ops::gelu(y, l.out, c.gelu);
+            if (aux != nullptr) {
+              const float* base = row(aux, s.aux, i, r);
+              for (size_t e = 0; e < l.out; ++e) y[e] = base[e] + y[e];
+            }
+          }
+        }
+        break;
       }
+      case Op::kAssembleTokens: {
+        const float* cls = plan::resolve(w, s.cls, branch);
+        const float* pos = plan::resolve(w, s.pos, branch);
+        const size_t d = s.out.cols;
+        for (size_t i = 0; i < n; ++i) {
+          for (size_t e = 0; e < d; ++e) row(out, s.out, i, 0)[e] = cls[e] + pos[e];
+          for (size_t p = 0; p < s.in.rows; ++p) {
+            const float* x = row(in, s.in, i, p);
+            float* y = row(out, s.out, i, 1 + p);
+            for (size_t e = 0; e < d; ++e) y[e] = x[e] + pos[(1 + p) * d + e];
+          }
+        }
+        break;
+      }
+      case Op::kLayerNorm: {
+        const float* gamma = plan::resolve(w, s.gamma, branch);
+        const float* beta = plan::resolve(w, s.beta, branch);
+        for (size_t i = 0; i < n; ++i) {
+          for (size_t r = 0; r < s.in.rows; ++r) {
+            ops::layer_norm(row(in, s.in, i, r), 1, s.in.cols, gamma, beta, c.layernorm_eps, row(out, s.out, i, r));
+          }
+        }
+        break;
+      }
+      case Op::kAttention: {
+        float* scores = slot_.data() + plan_.buffer(s.scratch).offset;
+        for (size_t i = 0; i < n; ++i) {
+          const float* k = row(aux, s.aux, i, 0);
+          ops::attention_rows(row(in, s.in, i, 0), s.in.row_stride, k, k + c.inner_dim(), s.aux.row_stride,
+                              s.aux.rows, s.in.rows, c.heads, c.head_dim, row(out, s.out, i, 0), s.out.row_stride,
+                              scores);
+        }
+        break;
+      }
+      case Op::kAdd:
+        for (size_t i = 0; i < n; ++i) {
+          for (size_t r = 0; r < s.in.rows; ++r) {
+            const float* a = row(in, s.in, i, r);
+            const float* b = row(aux, s.aux, i, r);
+            float* y = row(out, s.out, i, r);
+            for (size_t e = 0; e < s.out.cols; ++e) y[e] = a[e] + b[e];
+          }
+        }
+        break;
+      case Op::kMeanRows:
+        for (size_t i = 0; i < n; ++i) {
+          float* y = row(out, s.out, i, 0);
+          for (size_t e = 0; e < s.in.cols; ++e) {
+            double acc = 0.0;
+            for (size_t r = 0; r < s.in.rows; ++r) acc += row(in, s.in, i, r)[e];
+            y[e] = float(acc / double(s.in.rows));
+          }
+        }
+        break;
+      case Op::kMerge:
+        for (size_t i = 0; i < n; ++i) {
+          float* y = row(out, s.out, i, 0);
+          std::fill(y, y + s.out.cols, 0.0f);
+          for (uint32_t b = 0; b < prefix; ++b) {
+            const float scale = c.merge_weights.empty() ? 1.0f : c.merge_weights[b];
+            const float* x = row(plan::locate(plan_, memory, s.in, b), s.in, i, 0);
+            for (size_t e = 0; e < s.out.cols; ++e) y[e] += scale * x[e];
+          }
+        }
+        break;
     }
-    ops::layer_norm(pooled_.data(), 1, d, w.head_norm_weight, w.head_norm_bias, c.layernorm_eps, pooled_.data());
-    ops::linear(pooled_.data(), 1, d, w.head_weight, w.head_bias, c.classes, logits);
   }
 
   std::shared_ptr<const Model> model_;
-  std::vector<float> patches_, z_, normed_, qkv_, attended_, update_, hidden_, pooled_;
-  std::vector<float> x0_, sum_, branch_out_;  // batch x T x D
+  ExecutionPlan plan_;
+  std::vector<float> session_, slot_;
 };
 
 class ReferenceBackend final : public Backend {

@@ -1,8 +1,8 @@
-#include "cpu/planner.hpp"
+#include "plan/thread_plan.hpp"
 
 #include <algorithm>
 
-namespace pfrt::cpu {
+namespace pfrt::plan {
 
 ThreadPlan plan_threads(uint32_t threads, uint32_t branches) {
   ThreadPlan plan;
@@ -23,4 +23,4 @@ std::string ThreadPlan::describe() const {
   return text;
 }
 
-}  // namespace pfrt::cpu
+}  // namespace pfrt::plan
