@@ -1,4 +1,4 @@
-// The cuda backend's host side, which needs no GPU: stream and buffer planning, graph
+// The cuda backend's host side, which needs no GPU: its execution plan and kernel limits, graph
 // bookkeeping, the weights' device layout and cache, CUDA/cuBLAS error reporting, and the
 // clear error a session on the cuda backend gives where there is no GPU.
 #include <doctest/doctest.h>
@@ -65,48 +65,22 @@ TEST_CASE("PFRT_CUDA_STREAMS is parsed strictly") {
   }
 }
 
-TEST_CASE("branches spread round-robin over at most one stream per branch") {
-  CHECK(cuda::branch_stream_count(8, 3) == 3);
-  CHECK(cuda::branch_stream_count(8, 12) == 8);
-  CHECK(cuda::branch_stream_count(1, 12) == 1);
-  CHECK(cuda::branch_stream_count(0, 5) == 1);
-  for (uint32_t branches = 1; branches <= 13; ++branches) {
-    for (uint32_t max_streams = 1; max_streams <= 9; ++max_streams) {
-      const uint32_t streams = cuda::branch_stream_count(max_streams, branches);
-      std::vector<uint32_t> load(streams, 0);
-      std::vector<int> last(streams, -1);
-      for (uint32_t b = 0; b < branches; ++b) {
-        const uint32_t s = cuda::stream_of_branch(b, streams);
-        REQUIRE(s < streams);
-        CHECK(int(b) > last[s]);  // a stream runs its branches in branch order
-        last[s] = int(b);
-        ++load[s];
-      }
-      // Balanced: every stream is used and loads differ by at most one branch.
-      const auto [lo, hi] = std::minmax_element(load.begin(), load.end());
-      CHECK(*lo >= 1);
-      CHECK(*hi - *lo <= 1);
-    }
+TEST_CASE("the cuda session runs the shared plan: the class-row saving, the cpu's operation count, one stream per branch at most") {
+  for (const auto pooling : {format::Pooling::kCls, format::Pooling::kMean}) {
+    format::ModelConfig c = test::deit_tiny_config(12, 2);
+    c.pooling = pooling;
+    const plan::ExecutionPlan p = cuda::session_plan(c, 2, 8);
+    const format::OperationCount want = format::operation_count(c);
+    CHECK(p.operation_count().per_branch == want.per_branch);
+    CHECK(p.operation_count().total(c.branches) == want.total(c.branches));
+    CHECK(p.slots() == 8);
+    CHECK(p.threads().slot_threads == std::vector<uint32_t>(8, 1));
+    CHECK(p.batch() == 2);
+    // No backend scratch: the cuda attention keeps its scores in shared memory.
+    for (const plan::Stage& s : p.branch()) CHECK(!s.has_scratch);
   }
-}
-
-TEST_CASE("buffer sizes follow the config and scale with the batch") {
-  format::ModelConfig c = test::tiny_config();  // 28x28x1, patch 7, D 16, 2 heads x 8, MLP 32
-  const cuda::BufferSizes one = cuda::buffer_sizes(c, 1);
-  CHECK(one.input == 784);
-  CHECK(one.patches == 16 * 49);
-  CHECK(one.projected == 16 * 16);
-  CHECK(one.x0 == 17 * 16);
-  CHECK(one.branch_out == 17 * 16);
-  CHECK(one.qkv == 17 * 3 * 16);
-  CHECK(one.attended == 17 * 16);
-  CHECK(one.hidden == 17 * 32);
-  CHECK(one.pooled == 16);
-  CHECK(one.logits == c.classes);
-  const cuda::BufferSizes five = cuda::buffer_sizes(c, 5);
-  CHECK(five.input == 5 * one.input);
-  CHECK(five.hidden == 5 * one.hidden);
-  CHECK(five.stream_scratch() == 5 * one.stream_scratch());
+  CHECK(cuda::session_plan(test::tiny_config(), 1, 8).slots() == 2);  // never more streams than branches
+  CHECK(cuda::session_plan(test::tiny_config(), 1, 1).slots() == 1);
 }
 
 TEST_CASE("models whose attention rows do not fit shared memory are refused with the reason") {

@@ -23,23 +23,11 @@ uint32_t parse_stream_count(const char* text) {
   return uint32_t(n);
 }
 
-uint32_t branch_stream_count(uint32_t max_streams, uint32_t branches) {
-  return std::max(1u, std::min(max_streams, branches));
-}
-
-BufferSizes buffer_sizes(const format::ModelConfig& c, size_t batch) {
-  const size_t t = c.tokens(), d = c.embed_dim, inner = c.inner_dim();
-  BufferSizes s;
-  s.input = batch * size_t(c.image_floats());
-  s.patches = batch * c.patches() * size_t{c.patch_dim()};
-  s.projected = batch * c.patches() * d;
-  s.x0 = s.branch_out = s.merged = s.normed = s.update = batch * t * d;
-  s.pooled = batch * d;
-  s.logits = batch * c.classes;
-  s.qkv = batch * t * 3 * inner;
-  s.attended = batch * t * inner;
-  s.hidden = batch * t * c.mlp_dim;
-  return s;
+plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch, uint32_t max_streams) {
+  plan::PlanOptions options;
+  options.batch = batch;
+  options.max_slots = std::max(1u, max_streams);
+  return plan::ExecutionPlan(config, options);
 }
 
 size_t attention_shared_bytes(const format::ModelConfig& c) {

@@ -1,6 +1,7 @@
-// Host-side planning of a CUDA session: how many streams, which stream runs which branch, how
-// large each device buffer is, and whether a model fits the kernels. Pure functions of the
-// model's config (no CUDA calls), so they are tested without a GPU.
+// Host-side planning of a CUDA session: the execution plan it runs (plan/execution_plan.hpp:
+// what runs, in which buffer, which stream runs which branch), how many streams, and whether a
+// model fits the kernels. Pure functions of the model's config (no CUDA calls), so they are
+// tested without a GPU.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "format/model_spec.hpp"
+#include "plan/execution_plan.hpp"
 
 namespace pfrt::cuda {
 
@@ -19,33 +21,9 @@ inline constexpr uint32_t kMaxStreams = 64;
 // Error naming the variable and the value when it is not an integer in 1..kMaxStreams.
 uint32_t parse_stream_count(const char* text);
 
-// Streams a session runs its branches on: at most max_streams, at most one per branch.
-uint32_t branch_stream_count(uint32_t max_streams, uint32_t branches);
-
-// Branches go round-robin over the streams; branches that share a stream run one after the
-// other in branch order, so a prefix 1..k always finishes in order on each stream.
-inline uint32_t stream_of_branch(uint32_t branch, uint32_t streams) { return branch % streams; }
-
-// Float counts of a session's device buffers for a batch.
-struct BufferSizes {
-  // Session-wide: the stem, the branch outputs, the merge and the head.
-  size_t input = 0;       // batch x C x S x S
-  size_t patches = 0;     // batch x N x (P*P*C)
-  size_t projected = 0;   // batch x N x D (patch embedding before class token and positions)
-  size_t x0 = 0;          // batch x T x D, the stem's output every branch reads
-  size_t branch_out = 0;  // batch x T x D, one per branch
-  size_t merged = 0;      // batch x T x D
-  size_t pooled = 0;      // batch x D
-  size_t logits = 0;      // batch x K
-  // Scratch of one branch stream (branches on one stream reuse it in turn).
-  size_t normed = 0;      // batch x T x D
-  size_t qkv = 0;         // batch x T x 3*inner
-  size_t attended = 0;    // batch x T x inner
-  size_t update = 0;      // batch x T x D
-  size_t hidden = 0;      // batch x T x M
-  size_t stream_scratch() const { return normed + qkv + attended + update + hidden; }
-};
-BufferSizes buffer_sizes(const format::ModelConfig& config, size_t batch);
+// The plan of a session with at most `max_streams` branch streams (one per branch at most,
+// branch b on stream b mod streams) and buffers for batches up to `batch`.
+plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch, uint32_t max_streams);
 
 // Dynamic shared memory of one attention block: the query row and one row of scores.
 size_t attention_shared_bytes(const format::ModelConfig& config);

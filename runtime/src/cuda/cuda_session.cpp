@@ -7,6 +7,7 @@
 #include "cuda/kernels.hpp"
 #include "cuda/linear.hpp"
 #include "error.hpp"
+#include "plan/prefix_rule.hpp"
 
 #ifndef PFRT_CUDA_ARCHITECTURES
 #define PFRT_CUDA_ARCHITECTURES "unknown"
@@ -18,17 +19,18 @@ using core::RunStatus;
 using core::StopReason;
 using format::ModelConfig;
 
-// One branch stream: its cuBLAS handle, the scratch its branches use in turn, and the event
-// that joins it back into the main stream.
+// One branch stream (a slot of the plan): its cuBLAS handle, the slot arena its branches use
+// in turn, and the event that joins it back into the main stream.
 struct CudaSession::BranchStream {
   Stream stream = make_stream();
   Blas blas{stream.get()};
   Event join = make_event(false);
-  DeviceFloats normed, qkv, attended, update, hidden;
+  DeviceFloats arena;
 };
 
 CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSessionOptions& options)
-    : model_(std::move(model)), device_(options.device), book_(options.graph_slots) {
+    : model_(std::move(model)), device_(options.device), max_streams_(options.max_streams),
+      book_(options.graph_slots) {
   const ModelConfig& c = model_->config();
   if (std::string why = unsupported_reason(c); !why.empty()) core::fail(PFRT_UNSUPPORTED, "cuda: " + why);
   check(cudaSetDevice(device_), "cudaSetDevice");
@@ -52,7 +54,7 @@ CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSes
 
   main_ = make_stream();
   main_blas_ = std::make_unique<Blas>(main_.get());
-  const uint32_t stream_count = branch_stream_count(options.max_streams, c.branches);
+  const uint32_t stream_count = session_plan(c, 1, max_streams_).slots();
   for (uint32_t s = 0; s < stream_count; ++s) streams_.push_back(std::make_unique<BranchStream>());
   forked_.assign(stream_count, 0);
 
@@ -81,42 +83,42 @@ std::string CudaSession::describe() const {
   return "cuda: " + device_name_ + " (sm_" + std::to_string(compute_major_) + std::to_string(compute_minor_) +
          (integrated_ ? ", integrated" : ", discrete") + (mapped_ ? ", mapped host input/output" : ", pinned staging") +
          "), " + std::to_string(streams_.size()) + " branch streams for " + std::to_string(c.branches) +
-         " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up";
+         " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up; " + plan_.describe();
 }
 
 cudaStream_t CudaSession::branch_stream(uint32_t branch) const {
-  return streams_[stream_of_branch(branch, uint32_t(streams_.size()))]->stream.get();
+  return streams_[plan_.queued_slot(branch)]->stream.get();
 }
 
 void CudaSession::reserve(size_t batch) {
-  if (batch <= capacity_) return;
+  if (batch <= plan_.batch()) return;
   // The graphs point into the old buffers.
   book_.clear();
   for (GraphExec& g : graphs_) g.reset();
   const ModelConfig& c = model_->config();
-  sizes_ = buffer_sizes(c, batch);
-  capacity_ = 0;  // stays 0 if an allocation below fails
-  input_host_ = PinnedFloats(sizes_.input, mapped_, "cudaHostAlloc(input)");
-  logits_host_ = PinnedFloats(sizes_.logits, mapped_, "cudaHostAlloc(logits)");
+  plan::ExecutionPlan grown = session_plan(c, batch, max_streams_);
+  plan_ = plan::ExecutionPlan();  // batch 0 (nothing usable) if an allocation below fails
+  input_host_ = PinnedFloats(batch * c.image_floats(), mapped_, "cudaHostAlloc(input)");
+  logits_host_ = PinnedFloats(batch * c.classes, mapped_, "cudaHostAlloc(logits)");
   if (!mapped_) {
-    input_dev_ = DeviceFloats(sizes_.input, "cudaMalloc(input)");
-    logits_dev_ = DeviceFloats(sizes_.logits, "cudaMalloc(logits)");
+    input_dev_ = DeviceFloats(batch * c.image_floats(), "cudaMalloc(input)");
+    logits_dev_ = DeviceFloats(batch * c.classes, "cudaMalloc(logits)");
   }
-  patches_ = DeviceFloats(sizes_.patches, "cudaMalloc(patches)");
-  projected_ = DeviceFloats(sizes_.projected, "cudaMalloc(patch embedding)");
-  x0_ = DeviceFloats(sizes_.x0, "cudaMalloc(stem output)");
-  branch_out_ = DeviceFloats(sizes_.branch_out * c.branches, "cudaMalloc(branch outputs)");
-  merged_ = DeviceFloats(sizes_.merged, "cudaMalloc(merged)");
-  pooled_ = DeviceFloats(sizes_.pooled, "cudaMalloc(pooled)");
+  session_arena_ = DeviceFloats(grown.arena_floats(plan::Arena::kSession), "cudaMalloc(session buffers)");
   for (const auto& s : streams_) {
-    s->normed = DeviceFloats(sizes_.normed, "cudaMalloc(branch scratch)");
-    s->qkv = DeviceFloats(sizes_.qkv, "cudaMalloc(branch scratch)");
-    s->attended = DeviceFloats(sizes_.attended, "cudaMalloc(branch scratch)");
-    s->update = DeviceFloats(sizes_.update, "cudaMalloc(branch scratch)");
-    s->hidden = DeviceFloats(sizes_.hidden, "cudaMalloc(branch scratch)");
+    s->arena = DeviceFloats(grown.arena_floats(plan::Arena::kSlot), "cudaMalloc(branch buffers)");
   }
-  capacity_ = batch;
+  plan_ = std::move(grown);
   ++counters_.reallocations;
+}
+
+plan::Memory CudaSession::memory(uint32_t stream) const {
+  plan::Memory m;
+  m.input = mapped_ ? input_host_.device() : input_dev_.get();
+  m.logits = mapped_ ? logits_host_.device() : logits_dev_.get();
+  m.session = session_arena_.get();
+  m.slot = streams_[stream]->arena.get();
+  return m;
 }
 
 void CudaSession::record_timing(const Event& event, cudaStream_t stream) {
@@ -125,66 +127,82 @@ void CudaSession::record_timing(const Event& event, cudaStream_t stream) {
         "cudaEventRecord(profile)");
 }
 
-void CudaSession::enqueue_stem(size_t batch) {
+void CudaSession::enqueue_stage(const plan::Stage& s, const plan::Memory& m, size_t n, uint32_t branch,
+                                uint32_t prefix, cudaStream_t stream, cublasHandle_t blas) {
   const ModelConfig& c = model_->config();
   const core::ModelWeights& w = weights_->get();
+  const float* in = plan::locate(plan_, m, s.in, branch);
+  float* out = plan::locate(plan_, m, s.out, branch);
+  const float* aux = s.has_aux ? plan::locate(plan_, m, s.aux, branch) : nullptr;
+  const size_t rows = n * s.in.rows;  // of the uniform matrices GEMMs and adds read (View::uniform)
+  switch (s.op) {
+    case plan::Op::kGatherPatches:
+      kernels::gather_patches(in, n, c.channels, c.image_size, c.patch_size, out, stream);
+      break;
+    case plan::Op::kLinear: {
+      const plan::LinearLayer& l = plan_.linears()[s.linear];
+      const float* weight = plan::resolve(w, l.weight, branch) + size_t{l.first_row} * l.in;
+      linear(blas, in, s.in.matrix_stride(), rows, l.in, weight, l.out, out, s.out.matrix_stride());
+      kernels::linear_epilogue(out, s.out.matrix_stride(), rows, l.out, plan::resolve(w, l.bias, branch),
+                               s.activation == plan::Activation::kGelu, c.gelu, aux,
+                               s.has_aux ? s.aux.matrix_stride() : 0, stream);
+      break;
+    }
+    case plan::Op::kAssembleTokens:
+      kernels::assemble_tokens(in, nullptr, plan::resolve(w, s.cls, branch), plan::resolve(w, s.pos, branch), n,
+                               s.out.rows, s.out.cols, out, stream);
+      break;
+    case plan::Op::kLayerNorm:  // dense rows (the plan's tests check)
+      kernels::layer_norm(in, rows, s.in.cols, plan::resolve(w, s.gamma, branch), plan::resolve(w, s.beta, branch),
+                          c.layernorm_eps, out, stream);
+      break;
+    case plan::Op::kAttention: {
+      const kernels::AttentionOperands o{in,  s.in.row_stride,  s.in.image_stride,  aux,  aux + c.inner_dim(),
+                                         s.aux.row_stride,  s.aux.image_stride,  out,  s.out.row_stride,
+                                         s.out.image_stride};
+      kernels::attention(o, n, s.in.rows, s.aux.rows, c.heads, c.head_dim, stream);
+      break;
+    }
+    case plan::Op::kAdd:
+      kernels::add_rows(in, s.in.matrix_stride(), aux, s.aux.matrix_stride(), out, s.out.matrix_stride(), rows,
+                        s.out.cols, stream);
+      break;
+    case plan::Op::kMeanRows:  // dense rows into the branch's dense pooled slice
+      kernels::pool(in, n, s.in.rows, s.in.cols, format::Pooling::kMean, out, stream);
+      break;
+    case plan::Op::kMerge:  // the pooled slices of branches 0..prefix-1, each n x D dense
+      kernels::merge_branches(plan::locate(plan_, m, s.in, 0), s.in.branch_stride, prefix, weights_->merge_weights(),
+                              n * s.out.cols, out, stream);
+      break;
+  }
+}
+
+void CudaSession::enqueue_stem(size_t batch) {
+  const ModelConfig& c = model_->config();
   const cudaStream_t s = main_.get();
-  const float* input = mapped_ ? input_host_.device() : input_dev_.get();
   if (!mapped_) {
     check(cudaMemcpyAsync(input_dev_.get(), input_host_.host(), batch * c.image_floats() * sizeof(float),
                           cudaMemcpyHostToDevice, s),
           "cudaMemcpyAsync(input)");
   }
-  kernels::gather_patches(input, batch, c.channels, c.image_size, c.patch_size, patches_.get(), s);
-  linear(main_blas_->get(), patches_.get(), batch * c.patches(), c.patch_dim(), w.patch_weight, c.embed_dim,
-         projected_.get());
-  kernels::assemble_tokens(projected_.get(), w.patch_bias, w.cls_token, w.pos_embedding, batch, c.tokens(),
-                           c.embed_dim, x0_.get(), s);
+  const plan::Memory m = memory(0);
+  for (const plan::Stage& stage : plan_.stem()) enqueue_stage(stage, m, batch, 0, 0, s, main_blas_->get());
 }
 
 void CudaSession::enqueue_branch(uint32_t branch, size_t batch) {
-  const ModelConfig& c = model_->config();
-  BranchStream& bs = *streams_[stream_of_branch(branch, uint32_t(streams_.size()))];
-  const cudaStream_t s = bs.stream.get();
-  const cublasHandle_t blas = bs.blas.get();
-  const size_t rows = batch * c.tokens(), d = c.embed_dim, inner = c.inner_dim();
-  const bool prenorm = c.residual == format::Residual::kPreNorm;
-  float* z = branch_out_.get() + branch * sizes_.branch_out;
-  const float* source = x0_.get();  // the first block reads the stem's output in place
-  for (const core::BlockWeights& bw : weights_->get().branches[branch]) {
-    // Attention layer. Authors' form: z = LN(z) + f(LN(z)); pre-norm: z = z + f(LN(z)).
-    kernels::layer_norm(source, rows, d, bw.attn_norm_weight, bw.attn_norm_bias, c.layernorm_eps, bs.normed.get(), s);
-    linear(blas, bs.normed.get(), rows, d, bw.qkv_weight, 3 * inner, bs.qkv.get());
-    kernels::attention(bs.qkv.get(), batch, c.tokens(), c.heads, c.head_dim, bs.attended.get(), s);
-    const float* base = prenorm ? source : bs.normed.get();
-    if (bw.out_weight != nullptr) {
-      linear(blas, bs.attended.get(), rows, inner, bw.out_weight, d, bs.update.get());
-      kernels::residual(z, base, bs.update.get(), bw.out_bias, rows, d, s);
-    } else {  // one head spanning the width: no projection
-      kernels::residual(z, base, bs.attended.get(), nullptr, rows, d, s);
-    }
-    // MLP layer.
-    kernels::layer_norm(z, rows, d, bw.mlp_norm_weight, bw.mlp_norm_bias, c.layernorm_eps, bs.normed.get(), s);
-    linear(blas, bs.normed.get(), rows, d, bw.fc1_weight, c.mlp_dim, bs.hidden.get());
-    kernels::bias_gelu(bs.hidden.get(), bw.fc1_bias, rows, c.mlp_dim, c.gelu, s);
-    linear(blas, bs.hidden.get(), rows, c.mlp_dim, bw.fc2_weight, d, bs.update.get());
-    kernels::residual(z, prenorm ? z : bs.normed.get(), bs.update.get(), bw.fc2_bias, rows, d, s);
-    source = z;
+  const uint32_t slot = plan_.queued_slot(branch);
+  BranchStream& bs = *streams_[slot];
+  const plan::Memory m = memory(slot);
+  for (const plan::Stage& stage : plan_.branch()) {
+    enqueue_stage(stage, m, batch, branch, 0, bs.stream.get(), bs.blas.get());
   }
 }
 
 void CudaSession::enqueue_head(size_t batch, uint32_t k) {
   const ModelConfig& c = model_->config();
-  const core::ModelWeights& w = weights_->get();
   const cudaStream_t s = main_.get();
-  float* logits = mapped_ ? logits_host_.device() : logits_dev_.get();
-  kernels::merge_branches(branch_out_.get(), sizes_.branch_out, k, weights_->merge_weights(),
-                          batch * c.tokens() * c.embed_dim, merged_.get(), s);
-  kernels::pool(merged_.get(), batch, c.tokens(), c.embed_dim, c.pooling, pooled_.get(), s);
-  kernels::layer_norm(pooled_.get(), batch, c.embed_dim, w.head_norm_weight, w.head_norm_bias, c.layernorm_eps,
-                      pooled_.get(), s);
-  linear(main_blas_->get(), pooled_.get(), batch, c.embed_dim, w.head_weight, c.classes, logits);
-  kernels::add_bias(logits, w.head_bias, batch, c.classes, s);
+  const plan::Memory m = memory(0);
+  for (const plan::Stage& stage : plan_.head()) enqueue_stage(stage, m, batch, 0, k, s, main_blas_->get());
   if (!mapped_) {
     check(cudaMemcpyAsync(logits_host_.host(), logits_dev_.get(), batch * c.classes * sizeof(float),
                           cudaMemcpyDeviceToHost, s),
@@ -286,10 +304,10 @@ StopReason CudaSession::wait_for_branches(uint32_t launched, const core::RunCont
 }
 
 uint32_t CudaSession::finished_prefix(uint32_t launched) {
-  uint32_t b = 0;
-  while (b < launched && cudaEventQuery(t_branch_end_[b].get()) == cudaSuccess) ++b;
+  const uint32_t k = plan::finished_prefix(
+      launched, [this](uint32_t b) { return cudaEventQuery(t_branch_end_[b].get()) == cudaSuccess; });
   (void)cudaGetLastError();
-  return b;
+  return k;
 }
 
 RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunControl& control) {
@@ -304,7 +322,7 @@ RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunCo
   StopReason stop = StopReason::kNone;
   uint32_t launched = 0;
   for (uint32_t b = 0; b < r.branches; ++b) {
-    const uint32_t s = stream_of_branch(b, uint32_t(streams_.size()));
+    const uint32_t s = plan_.queued_slot(b);
     if (!forked_[s]) {
       check(cudaStreamWaitEvent(streams_[s]->stream.get(), fork_.get(), 0), "cudaStreamWaitEvent(fork)");
       forked_[s] = 1;
@@ -323,12 +341,7 @@ RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunCo
   for (uint32_t s = 0; s < streams_.size(); ++s) {
     if (forked_[s]) check(cudaStreamSynchronize(streams_[s]->stream.get()), "cudaStreamSynchronize(branch)");
   }
-  uint32_t used = 0;
-  if (stop == StopReason::kNone) {
-    used = r.branches;
-  } else if (stop == StopReason::kDeadline && control.best_prefix_on_deadline) {
-    used = finished;
-  }
+  const uint32_t used = plan::settle(stop, finished, r.branches, control.best_prefix_on_deadline).branches_used;
   if (used == 0) {
     check(cudaStreamSynchronize(main), "cudaStreamSynchronize(stem)");
     return {stop, 0};

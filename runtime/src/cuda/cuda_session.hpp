@@ -1,7 +1,8 @@
-// A session of the cuda backend. The stem runs on the session's main stream; an event forks
-// the branches onto up to S branch streams (branch b on stream b mod S, each with its own
-// cuBLAS handle and scratch), each branch writes its own output, events join the streams back
-// into the main stream, which merges the prefix, pools and runs the head.
+// A session of the cuda backend: the execution plan (plan/execution_plan.hpp) run with cuBLAS
+// and the kernels of kernels.hpp. The stem runs on the session's main stream; an event forks
+// the branches onto up to S branch streams (the plan's slots: branch b on stream b mod S, each
+// with its own cuBLAS handle and the plan's slot arena), each branch writes its pooled row,
+// events join the streams back into the main stream, which merges the prefix and runs the head.
 //
 // Whole runs (no deadline, no test hook) go through CUDA graphs (graph_book.hpp): a warm-up
 // run per (batch, prefix), then one capture (thread-local mode, so sessions on other threads
@@ -12,8 +13,8 @@
 // deadline, the branches whose events completed form the best prefix. Work already launched
 // cannot be recalled: such a run returns once it finished (within about one branch's time).
 //
-// Buffers are allocated for the largest batch seen (a larger batch reallocates and drops the
-// graphs); a run in steady state allocates nothing. Input and logits go through pinned host
+// Buffers (the plan's arenas) are allocated for the largest batch seen (a larger batch plans
+// again, reallocates and drops the graphs); a run in steady state allocates nothing. Input and logits go through pinned host
 // buffers: mapped ones that kernels read and write directly on integrated GPUs (Jetson),
 // staging buffers for asynchronous copies on discrete GPUs.
 #pragma once
@@ -56,6 +57,7 @@ class CudaSession final : public core::BackendSession {
   };
   const Counters& counters() const { return counters_; }
   uint32_t branch_streams() const { return uint32_t(streams_.size()); }
+  const plan::ExecutionPlan& plan() const { return plan_; }
   bool mapped_io() const { return mapped_; }
   const DeviceWeights& weights() const { return *weights_; }
 
@@ -63,6 +65,11 @@ class CudaSession final : public core::BackendSession {
   struct BranchStream;
 
   void reserve(size_t batch);
+  // Device-visible addresses of a run's memory, with the arena of branch stream `stream`.
+  plan::Memory memory(uint32_t stream) const;
+  // Enqueues one stage of the plan for `batch` images on `stream`.
+  void enqueue_stage(const plan::Stage& stage, const plan::Memory& memory, size_t batch, uint32_t branch,
+                     uint32_t prefix, cudaStream_t stream, cublasHandle_t blas);
   // Enqueues a whole run (stem, k branches, merge and head) on the streams; capturable.
   void enqueue_run(size_t batch, uint32_t k);
   void enqueue_stem(size_t batch);
@@ -96,12 +103,12 @@ class CudaSession final : public core::BackendSession {
   Event t_start_, t_stem_, t_join_, t_end_;
   std::vector<Event> t_branch_start_, t_branch_end_;
 
-  // Buffers for `capacity_` images.
-  size_t capacity_ = 0;
-  BufferSizes sizes_;
+  // The plan and its buffers, for plan_.batch() images.
+  uint32_t max_streams_ = kDefaultMaxStreams;
+  plan::ExecutionPlan plan_;
   PinnedFloats input_host_, logits_host_;
   DeviceFloats input_dev_, logits_dev_;  // discrete GPUs only
-  DeviceFloats patches_, projected_, x0_, branch_out_, merged_, pooled_;
+  DeviceFloats session_arena_;
 
   GraphBook book_;
   std::vector<GraphExec> graphs_;  // one per book slot

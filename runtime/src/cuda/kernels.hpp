@@ -16,16 +16,16 @@ namespace pfrt::cuda::kernels {
 // images [batch, C, S, S] -> patches [batch * N, P*P*C] in the stem's order (channel fastest).
 void gather_patches(const float* images, size_t batch, size_t channels, size_t image_size, size_t patch,
                     float* patches, cudaStream_t stream);
-// x0[b] = [cls + pos[0]; projected[b] + bias + pos[1..]], x0: [batch, T, D].
+// x0[b] = [cls + pos[0]; projected[b] (+ bias) + pos[1..]], x0: [batch, T, D]; bias may be null.
 void assemble_tokens(const float* projected, const float* bias, const float* cls, const float* pos, size_t batch,
                      size_t tokens, size_t dim, float* x0, cudaStream_t stream);
-// In place y[r, c] = GELU(y[r, c] + bias[c]) for y [rows, cols].
-void bias_gelu(float* y, const float* bias, size_t rows, size_t cols, format::Gelu form, cudaStream_t stream);
-// In place y[r, c] += bias[c].
-void add_bias(float* y, const float* bias, size_t rows, size_t cols, cudaStream_t stream);
-// z[r, c] = base[r, c] + update[r, c] + (bias ? bias[c] : 0); base may be z itself.
-void residual(float* z, const float* base, const float* update, const float* bias, size_t rows, size_t cols,
-              cudaStream_t stream);
+// The epilogue of a GEMM, in place on y [rows, cols] (rows y_stride apart):
+// y = act(y + bias) + residual, bias and residual optional (null), act GELU when `gelu`.
+void linear_epilogue(float* y, size_t y_stride, size_t rows, size_t cols, const float* bias, bool gelu,
+                     format::Gelu form, const float* residual, size_t residual_stride, cudaStream_t stream);
+// y = a + b over [rows, cols], each with its own row stride.
+void add_rows(const float* a, size_t a_stride, const float* b, size_t b_stride, float* y, size_t y_stride, size_t rows,
+              size_t cols, cudaStream_t stream);
 // merged[i] = sum over b < count, in branch order, of (weights ? weights[b] : 1) * outs[b * stride + i].
 void merge_branches(const float* outs, size_t stride, size_t count, const float* weights, size_t n, float* merged,
                     cudaStream_t stream);
@@ -41,12 +41,22 @@ void pool(const float* merged, size_t batch, size_t tokens, size_t dim, format::
 
 // kernels_attention.cu
 
-// Self-attention of each image: qkv [batch, T, 3 * heads * head_dim] (q, k, v, head-major)
-// -> out [batch, T, heads * head_dim], softmax(q k^T / sqrt(head_dim)) v per head, fused: one
-// block per (query row, head, image) keeps its row of scores in shared memory
-// (cuda_plan.hpp's attention_shared_bytes), so T is bounded (short sequences, ViT-sized).
-void attention(const float* qkv, size_t batch, size_t tokens, size_t heads, size_t head_dim, float* out,
-               cudaStream_t stream);
+// Attention of `queries` query rows per image against `tokens` key and value rows, per head:
+// out[b, i, head] = softmax(q[b, i, head] k[b, :, head]^T / sqrt(head_dim)) v[b, :, head].
+// Each operand is rows of heads x head_dim values (head-major), with its own row and image
+// strides. Fused: one block per (query row, head, image) keeps its row of scores in shared
+// memory (cuda_plan.hpp's attention_shared_bytes), so T is bounded (short sequences, ViT-sized).
+struct AttentionOperands {
+  const float* q;
+  size_t q_row, q_image;
+  const float* k;
+  const float* v;
+  size_t kv_row, kv_image;
+  float* out;
+  size_t out_row, out_image;
+};
+void attention(const AttentionOperands& operands, size_t batch, size_t queries, size_t tokens, size_t heads,
+               size_t head_dim, cudaStream_t stream);
 
 }  // namespace pfrt::cuda::kernels
 

@@ -31,25 +31,23 @@ __device__ float block_reduce(float v, float* shared) {
   return r;
 }
 
-__global__ void attention_kernel(const float* qkv, size_t tokens, size_t heads, size_t head_dim, float scale,
-                                 float* out) {
+__global__ void attention_kernel(AttentionOperands o, size_t tokens, size_t head_dim, float scale) {
   extern __shared__ float row[];  // the query [head_dim], then its scores [tokens]
   __shared__ float partial[kThreads / 32];
   float* q = row;
   float* scores = row + head_dim;
   const size_t i = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
-  const size_t inner = heads * head_dim, stride = 3 * inner;
-  const float* image = qkv + b * tokens * stride;
-  const float* keys = image + inner + h * head_dim;
-  const float* values = image + 2 * inner + h * head_dim;
+  const float* query = o.q + b * o.q_image + i * o.q_row + h * head_dim;
+  const float* keys = o.k + b * o.kv_image + h * head_dim;
+  const float* values = o.v + b * o.kv_image + h * head_dim;
 
-  for (size_t e = threadIdx.x; e < head_dim; e += blockDim.x) q[e] = image[i * stride + h * head_dim + e];
+  for (size_t e = threadIdx.x; e < head_dim; e += blockDim.x) q[e] = query[e];
   __syncthreads();
 
   float local_max = -INFINITY;
   for (size_t j = threadIdx.x; j < tokens; j += blockDim.x) {
     float dot = 0.0f;
-    for (size_t e = 0; e < head_dim; ++e) dot += q[e] * keys[j * stride + e];
+    for (size_t e = 0; e < head_dim; ++e) dot += q[e] * keys[j * o.kv_row + e];
     scores[j] = dot * scale;
     local_max = fmaxf(local_max, scores[j]);
   }
@@ -61,23 +59,23 @@ __global__ void attention_kernel(const float* qkv, size_t tokens, size_t heads, 
   }
   const float inv_sum = 1.0f / block_reduce<Reduce::kSum>(local_sum, partial);  // also publishes scores
 
-  float* dst = out + (b * tokens + i) * inner + h * head_dim;
+  float* dst = o.out + b * o.out_image + i * o.out_row + h * head_dim;
   for (size_t e = threadIdx.x; e < head_dim; e += blockDim.x) {
     float acc = 0.0f;
-    for (size_t j = 0; j < tokens; ++j) acc += scores[j] * values[j * stride + e];
+    for (size_t j = 0; j < tokens; ++j) acc += scores[j] * values[j * o.kv_row + e];
     dst[e] = acc * inv_sum;
   }
 }
 
 }  // namespace
 
-void attention(const float* qkv, size_t batch, size_t tokens, size_t heads, size_t head_dim, float* out,
-               cudaStream_t stream) {
-  if (batch == 0) return;
+void attention(const AttentionOperands& operands, size_t batch, size_t queries, size_t tokens, size_t heads,
+               size_t head_dim, cudaStream_t stream) {
+  if (batch == 0 || queries == 0) return;
   const size_t shared = (head_dim + tokens) * sizeof(float);  // cuda_plan.hpp's attention_shared_bytes
-  const dim3 grid{unsigned(tokens), unsigned(heads), unsigned(batch)};
+  const dim3 grid{unsigned(queries), unsigned(heads), unsigned(batch)};
   const float scale = float(1.0 / std::sqrt(double(head_dim)));
-  attention_kernel<<<grid, kThreads, shared, stream>>>(qkv, tokens, heads, head_dim, scale, out);
+  attention_kernel<<<grid, kThreads, shared, stream>>>(operands, tokens, head_dim, scale);
   check_launch("attention kernel");
 }
 

@@ -1,5 +1,5 @@
-// Element-wise kernels: the stem's patch gather and token assembly, bias + GELU, residual adds
-// and the merge of branch outputs. Grid-stride loops over 64-bit indices.
+// Element-wise kernels: the stem's patch gather and token assembly, the GEMM epilogue (bias,
+// GELU, residual), adds and the merge of branch outputs. Grid-stride loops over 64-bit indices.
 #include <cstdint>
 
 #include "cuda/cuda_check.hpp"
@@ -39,31 +39,33 @@ __global__ void assemble_tokens_kernel(const float* projected, const float* bias
                                        size_t n, size_t tokens, size_t dim, float* x0) {
   for (size_t i = first_index(); i < n; i += grid_stride()) {
     const size_t b = i / (tokens * dim), t = (i / dim) % tokens, e = i % dim;
-    const float value = t == 0 ? cls[e] : projected[(b * (tokens - 1) + t - 1) * dim + e] + bias[e];
+    const float value =
+        t == 0 ? cls[e] : projected[(b * (tokens - 1) + t - 1) * dim + e] + (bias != nullptr ? bias[e] : 0.0f);
     x0[i] = value + pos[t * dim + e];
   }
 }
 
-__global__ void bias_gelu_kernel(float* y, const float* bias, size_t n, size_t cols, bool erf_form) {
+__global__ void linear_epilogue_kernel(float* y, size_t y_stride, size_t n, size_t cols, const float* bias, bool gelu,
+                                       bool erf_form, const float* residual, size_t residual_stride) {
   for (size_t i = first_index(); i < n; i += grid_stride()) {
-    const float v = y[i] + bias[i % cols];
-    if (erf_form) {
-      y[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-    } else {
+    const size_t r = i / cols, c = i % cols;
+    float v = y[r * y_stride + c] + (bias != nullptr ? bias[c] : 0.0f);
+    if (gelu && erf_form) {
+      v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    } else if (gelu) {
       const float k = 0.79788456080286536f;  // sqrt(2 / pi)
-      y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+      v = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
     }
+    if (residual != nullptr) v = residual[r * residual_stride + c] + v;
+    y[r * y_stride + c] = v;
   }
 }
 
-__global__ void add_bias_kernel(float* y, const float* bias, size_t n, size_t cols) {
-  for (size_t i = first_index(); i < n; i += grid_stride()) y[i] += bias[i % cols];
-}
-
-__global__ void residual_kernel(float* z, const float* base, const float* update, const float* bias, size_t n,
-                                size_t cols) {
+__global__ void add_rows_kernel(const float* a, size_t a_stride, const float* b, size_t b_stride, float* y,
+                                size_t y_stride, size_t n, size_t cols) {
   for (size_t i = first_index(); i < n; i += grid_stride()) {
-    z[i] = base[i] + update[i] + (bias != nullptr ? bias[i % cols] : 0.0f);
+    const size_t r = i / cols, c = i % cols;
+    y[r * y_stride + c] = a[r * a_stride + c] + b[r * b_stride + c];
   }
 }
 
@@ -80,7 +82,7 @@ __global__ void merge_kernel(const float* outs, size_t stride, size_t count, con
 
 cudaError_t probe() {
   cudaFuncAttributes attributes;
-  return cudaFuncGetAttributes(&attributes, add_bias_kernel);
+  return cudaFuncGetAttributes(&attributes, add_rows_kernel);
 }
 
 void gather_patches(const float* images, size_t batch, size_t channels, size_t image_size, size_t patch,
@@ -99,23 +101,22 @@ void assemble_tokens(const float* projected, const float* bias, const float* cls
   check_launch("assemble_tokens kernel");
 }
 
-void bias_gelu(float* y, const float* bias, size_t rows, size_t cols, format::Gelu form, cudaStream_t stream) {
+void linear_epilogue(float* y, size_t y_stride, size_t rows, size_t cols, const float* bias, bool gelu,
+                     format::Gelu form, const float* residual, size_t residual_stride, cudaStream_t stream) {
   const size_t n = rows * cols;
-  bias_gelu_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, bias, n, cols, form == format::Gelu::kErf);
-  check_launch("bias_gelu kernel");
+  if (n == 0 || (bias == nullptr && !gelu && residual == nullptr)) return;
+  linear_epilogue_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, y_stride, n, cols, bias, gelu,
+                                                                   form == format::Gelu::kErf, residual,
+                                                                   residual_stride);
+  check_launch("linear_epilogue kernel");
 }
 
-void add_bias(float* y, const float* bias, size_t rows, size_t cols, cudaStream_t stream) {
+void add_rows(const float* a, size_t a_stride, const float* b, size_t b_stride, float* y, size_t y_stride, size_t rows,
+              size_t cols, cudaStream_t stream) {
   const size_t n = rows * cols;
-  add_bias_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, bias, n, cols);
-  check_launch("add_bias kernel");
-}
-
-void residual(float* z, const float* base, const float* update, const float* bias, size_t rows, size_t cols,
-              cudaStream_t stream) {
-  const size_t n = rows * cols;
-  residual_kernel<<<blocks_for(n), kThreads, 0, stream>>>(z, base, update, bias, n, cols);
-  check_launch("residual kernel");
+  if (n == 0) return;
+  add_rows_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, a_stride, b, b_stride, y, y_stride, n, cols);
+  check_launch("add_rows kernel");
 }
 
 void merge_branches(const float* outs, size_t stride, size_t count, const float* weights, size_t n, float* merged,

@@ -9,6 +9,8 @@
 
 namespace pfrt::cuda {
 
-void linear(cublasHandle_t blas, const float* x, size_t rows, size_t in, const float* w, size_t out, float* y);
+// x rows x_stride floats apart, y rows y_stride apart (>= in, >= out).
+void linear(cublasHandle_t blas, const float* x, size_t x_stride, size_t rows, size_t in, const float* w, size_t out,
+            float* y, size_t y_stride);
 
 }  // namespace pfrt::cuda
