@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -214,6 +216,29 @@ TEST_CASE("options: unknown backend, bad thread count, unset struct size") {
   pfrt_session* s = nullptr;
   CHECK(pfrt_session_create(model.get(), &unset, &s) == PFRT_INVALID_ARGUMENT);
   CHECK(s == nullptr);
+}
+
+TEST_CASE("options: spin_us is checked, defaults to -1, and is not read past an older caller's struct") {
+  Fixture f;
+  Model model = Model::open(f.path);
+  for (const int32_t bad : {-2, 1000001, INT32_MIN}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(Session(model, {"cpu", 1, 0, bad}), doctest::Contains("spin_us must be between 0"), Error);
+  }
+  for (const int32_t good : {-1, 0, 1000000}) CHECK_NOTHROW(Session(model, {"cpu", 1, 0, good}));
+  pfrt_session_options o;
+  pfrt_session_options_init(&o);
+  CHECK(o.spin_us == -1);
+  // A caller built before spin_us existed: its struct ends at affinity_mask, and the bytes
+  // after it (here an invalid spin_us) are not its own.
+  o.spin_us = -7;
+  o.struct_size = uint32_t(offsetof(pfrt_session_options, spin_us));
+  pfrt_session* s = nullptr;
+  CHECK(pfrt_session_create(model.get(), &o, &s) == PFRT_OK);
+  pfrt_session_destroy(s);
+  o.struct_size = sizeof(o);
+  CHECK(pfrt_session_create(model.get(), &o, &s) == PFRT_INVALID_ARGUMENT);
+  CHECK(std::string(pfrt_last_error()).find("got -7") != std::string::npos);
 }
 
 TEST_CASE("a session keeps its model alive after pfrt_model_close") {

@@ -2,6 +2,7 @@
 // turns it into a status plus this thread's last-error message.
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <string>
@@ -196,6 +197,7 @@ void pfrt_session_options_init(pfrt_session_options* options) {
   if (options == nullptr) return;
   *options = pfrt_session_options{};
   options->struct_size = sizeof(pfrt_session_options);
+  options->spin_us = -1;
 }
 
 pfrt_status pfrt_session_create(pfrt_model* model, const pfrt_session_options* options, pfrt_session** out_session) {
@@ -209,6 +211,10 @@ pfrt_status pfrt_session_create(pfrt_model* model, const pfrt_session_options* o
       if (options->backend) opts.backend = options->backend;
       opts.threads = options->threads;
       opts.affinity_mask = options->affinity_mask;
+      // A caller built against an older header has no spin_us: its struct ends before it.
+      if (options->struct_size >= offsetof(pfrt_session_options, spin_us) + sizeof(options->spin_us)) {
+        opts.spin_us = options->spin_us;
+      }
     }
     *out_session = new pfrt_session(model->model, opts);
   });

@@ -9,6 +9,7 @@ void add_session_options(ArgParser& args) {
   args.option("backend", "NAME", "backend: cpu, reference or cuda (default: the fastest built in)");
   args.option("threads", "N", "worker threads (default 0: every online core)");
   args.option("affinity", "MASK", "pin workers to CPUs: a list (0,2-3) or a hex mask (0x5)");
+  args.option("spin-us", "N", "microseconds an idle worker spins before it sleeps (0: never; default: pfrt's)");
 }
 
 SessionOptions session_options(const ArgParser& args, bool threads_list) {
@@ -29,6 +30,7 @@ SessionOptions session_options(const ArgParser& args, bool threads_list) {
   }
   if (args.has("threads") && !threads_list) o.threads = int32_t(parse_uint("threads", args.value("threads"), 0, 1024));
   if (args.has("affinity")) o.affinity_mask = parse_cpu_mask("affinity", args.value("affinity"));
+  if (args.has("spin-us")) o.spin_us = int32_t(parse_uint("spin-us", args.value("spin-us"), 0, 1000000));
   return o;
 }
 

@@ -1,6 +1,6 @@
-// What pfrt-bench and pfrt-run share: the session options (--backend, --threads, --affinity),
-// the build's identity, the machine block of JSON reports, and the exit-code convention
-// (0 success, 1 failure, 2 bad usage).
+// What pfrt-bench and pfrt-run share: the session options (--backend, --threads, --affinity,
+// --spin-us), the build's identity, the machine block of JSON reports, and the exit-code
+// convention (0 success, 1 failure, 2 bad usage).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,7 @@ namespace pfrt::tools {
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-// Declares --backend, --threads, --affinity, and reads them back (--threads is left to the
+// Declares --backend, --threads, --affinity, --spin-us, and reads them back (--threads is left to the
 // caller when `threads_list`: pfrt-bench --sweep takes a list).
 void add_session_options(ArgParser& args);
 SessionOptions session_options(const ArgParser& args, bool threads_list = false);

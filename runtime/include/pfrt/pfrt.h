@@ -123,6 +123,11 @@ typedef struct pfrt_session_options {
   const char* backend;    /* "cpu", "reference", "cuda"; NULL: the fastest one built in */
   int32_t threads;        /* 0: every online core */
   uint64_t affinity_mask; /* bit i pins a worker to CPU i; 0: no pinning */
+  /* How long, in microseconds, an idle worker thread spins (waiting for the next piece of work
+   * of a run) before it sleeps: spinning answers in nanoseconds, sleeping frees the core for
+   * other processes. -1 (what _init sets): pfrt's default (pfrt_session_describe reports it);
+   * 0: never spin; at most 1000000. Read only when struct_size covers it. */
+  int32_t spin_us;
 } pfrt_session_options;
 
 PFRT_API void pfrt_session_options_init(pfrt_session_options* options);

@@ -89,6 +89,7 @@ struct SessionOptions {
   std::string backend;        // "cpu", "reference", "cuda"; empty: the fastest built in
   int32_t threads = 0;        // 0: every online core
   uint64_t affinity_mask = 0; // bit i pins a worker to CPU i
+  int32_t spin_us = -1;       // idle workers spin this long before sleeping; -1: the default, 0: never
 };
 
 struct RunOptions {
@@ -119,6 +120,7 @@ class Session {
     o.backend = options.backend.empty() ? nullptr : options.backend.c_str();
     o.threads = options.threads;
     o.affinity_mask = options.affinity_mask;
+    o.spin_us = options.spin_us;
     pfrt_session* s = nullptr;
     detail::check(pfrt_session_create(model.get(), &o, &s));
     handle_.reset(s);

@@ -14,9 +14,17 @@
 
 namespace pfrt::core {
 
+// How long an idle worker thread spins before it sleeps when the session does not say
+// (pfrt_session_options.spin_us = -1), in microseconds: long enough to bridge the gaps between
+// the operators of a run, short enough that a thread waiting for the next run soon gives its
+// core to other processes. Measured: README, "Threads on a busy device".
+inline constexpr uint32_t kDefaultSpinUs = 50;
+inline constexpr uint32_t kMaxSpinUs = 1000000;
+
 struct BackendOptions {
   uint32_t threads = 1;        // resolved: never 0
   uint64_t affinity_mask = 0;  // 0: no pinning
+  uint32_t spin_us = kDefaultSpinUs;  // resolved
 };
 
 using Clock = std::chrono::steady_clock;

@@ -49,8 +49,14 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   if (std::string why = backend_->unavailable_reason(); !why.empty()) {
     fail(PFRT_BACKEND_ERROR, std::string("backend '") + backend_->name() + "' cannot run here: " + why);
   }
+  if (options.spin_us < -1 || options.spin_us > int32_t(kMaxSpinUs)) {
+    fail(PFRT_INVALID_ARGUMENT, "spin_us must be between 0 (never spin) and " + std::to_string(kMaxSpinUs) +
+                                    " microseconds, or -1 for the default (" + std::to_string(kDefaultSpinUs) +
+                                    "), got " + std::to_string(options.spin_us));
+  }
   options_.threads = options.threads == 0 ? online_cores() : uint32_t(options.threads);
   options_.affinity_mask = options.affinity_mask;
+  options_.spin_us = options.spin_us < 0 ? kDefaultSpinUs : uint32_t(options.spin_us);
   state_ = backend_->create_session(model_, options_);
   profile_.branch_ms.assign(model_->config().branches, 0.0);
 }

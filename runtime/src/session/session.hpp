@@ -18,6 +18,7 @@ struct SessionOptions {
   std::string backend;         // empty: default backend
   int32_t threads = 0;         // 0: every online core
   uint64_t affinity_mask = 0;
+  int32_t spin_us = -1;        // -1: kDefaultSpinUs; 0: idle workers sleep at once
 };
 
 struct RunOptions {
