@@ -1,9 +1,10 @@
 // The kernels of one instruction set. Every kernel source is compiled once per ISA the build
-// targets (on x86-64: AVX-512, AVX2+FMA and the SSE2 baseline; elsewhere the baseline only),
-// each time with PFRT_KERNEL_ISA naming the namespace and the compiler flags of that ISA;
-// dispatch.cpp picks one set at start-up. No include guard: dispatch.cpp includes this once
-// per ISA. Kernel sources use no inline function of another header (an inline function
-// compiled for AVX-512 could be the copy the linker keeps for every caller).
+// targets (on x86-64: AVX-512, AVX2+FMA and the SSE2 baseline; on 32-bit ARM: NEON and the
+// baseline; elsewhere the baseline only), each time with PFRT_KERNEL_ISA naming the namespace
+// and the compiler flags of that ISA; dispatch.cpp picks one set at start-up. No include
+// guard: dispatch.cpp includes this once per ISA. Kernel sources use no inline function of
+// another header (an inline function compiled for AVX-512 could be the copy the linker keeps
+// for every caller).
 #include <cstddef>
 
 #ifndef PFRT_KERNEL_ISA

@@ -5,13 +5,24 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "format/model_spec.hpp"
 
 namespace pfrt::cpu::kernels {
 
-// The instruction set whose kernels this process uses: "avx512", "avx2+fma", "sse2", "neon".
+// The instruction set whose kernels this process uses: "avx512", "avx2+fma", "sse2", "neon",
+// "vfp" (32-bit ARM without NEON), "neon-baseline" (32-bit ARM built with NEON, on a CPU
+// without VFPv4) or "scalar".
 const char* kernel_isa();
+
+// Every instruction set this CPU runs kernels for, best (the one chosen at start-up) first.
+std::vector<const char*> supported_isas();
+// Test hook, so that tests cover every variant the CPU runs: later kernel calls (from any
+// thread) use the named instruction set, one of supported_isas(); throws std::invalid_argument
+// for any other name. Not for production code: kernels of different sets may round
+// differently.
+void use_isa(const char* name);
 
 // --- layer_norm.cpp
 // Each of `rows` rows of `dim` values (row i at x + i * x_stride) normalised, scaled by gamma
