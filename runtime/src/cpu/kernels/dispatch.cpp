@@ -45,12 +45,14 @@ struct Table {
   decltype(&base::add) add;
   decltype(&base::accumulate) accumulate;
   decltype(&base::mean_rows) mean_rows;
+  GemmKernel gemm;
 };
 
 #define PFRT_KERNEL_TABLE(ns, name)                                                                            \
   Table {                                                                                                      \
     name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_keys_floats, ns::attention_scores_floats, \
-        ns::attention_keys, ns::attention_queries, ns::add, ns::accumulate, ns::mean_rows                      \
+        ns::attention_keys, ns::attention_queries, ns::add, ns::accumulate, ns::mean_rows,                     \
+        GemmKernel{name, ns::gemm_rows_per_tile(), ns::gemm_panel_width(), ns::gemm_pack, ns::gemm},           \
   }
 
 // The sets this CPU runs, best first.
@@ -147,5 +149,7 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
 void add(const float* a, const float* b, float* y, size_t n) { table().add(a, b, y, n); }
 void accumulate(const float* x, float w, float* y, size_t n) { table().accumulate(x, w, y, n); }
 void mean_rows(const float* x, size_t rows, size_t dim, float* y) { table().mean_rows(x, rows, dim, y); }
+
+const GemmKernel& gemm_kernel() { return table().gemm; }
 
 }  // namespace pfrt::cpu::kernels
