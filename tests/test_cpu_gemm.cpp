@@ -189,7 +189,7 @@ TEST_CASE("cpu gemm epilogue equals the bias GEMM followed by kernels::gelu and 
   }
 }
 
-TEST_CASE("cpu gemm split by panel ranges or row by row equals one run, bit for bit") {
+TEST_CASE("cpu gemm split by panel ranges, by work items or row by row equals one run, bit for bit") {
   IsaGuard guard;
   for (const char* isa : cpu::kernels::supported_isas()) {
     CAPTURE(isa);
@@ -209,6 +209,18 @@ TEST_CASE("cpu gemm split by panel ranges or row by row equals one run, bit for 
         packed.run(rows, p.x.data(), p.x_stride, split.data(), p.y_stride, range.first, range.second, epilogue);
       }
       CHECK(split == whole);
+
+      for (const size_t threads : {2, 3, 8}) {
+        CAPTURE(threads);
+        const cpu::GemmTiling tiling = cpu::gemm_tiling(rows, panels, packed.rows_per_tile(), threads);
+        std::vector<float> items = p.empty_y();
+        for (size_t i = 0; i < tiling.items(); ++i) {
+          const cpu::GemmItem it = tiling.item(i);
+          packed.run(it.row_end - it.row_begin, p.x.data() + it.row_begin * p.x_stride, p.x_stride,
+                     items.data() + it.row_begin * p.y_stride, p.y_stride, it.panel_begin, it.panel_end, epilogue);
+        }
+        CHECK(items == whole);
+      }
 
       std::vector<float> by_row = p.empty_y();
       for (size_t r = 0; r < rows; ++r) {
@@ -269,6 +281,54 @@ TEST_CASE("cpu gemm edge cases: no inputs, moved-from and empty linears, empty r
   b.run(p.rows, p.x.data(), p.x_stride, got.data(), p.y_stride, 0, b.panels() + 5);  // clamped to panels()
   p.want(Activation::kNone, {}, 0, want, tol);
   CHECK(worst(p, got, want, tol) <= 1.0);
+}
+
+TEST_CASE("cpu gemm tiling covers every row and panel once, in whole register tiles, balanced") {
+  CHECK(cpu::gemm_tiling(197, 24, 8, 1).items() == 1);
+  const cpu::GemmTiling fc1 = cpu::gemm_tiling(197, 24, 8, 2);  // DeiT-Tiny fc1 on 2 threads
+  CHECK(fc1.items() == 8);
+  CHECK(fc1.panels_per_block == 3);
+  CHECK(fc1.rows_per_block >= 197);
+  CHECK(cpu::gemm_tiling(0, 24, 8, 2).items() == 0);
+  CHECK(cpu::gemm_tiling(1, 1, 8, 4).items() == 1);
+
+  for (const size_t rows : {1, 7, 8, 9, 45, 197, 1000}) {
+    for (const size_t panels : {1, 5, 6, 18, 24, 100}) {
+      for (const size_t mr : {4, 6, 8}) {
+        for (const size_t threads : {1, 2, 3, 4, 16}) {
+          CAPTURE(rows);
+          CAPTURE(panels);
+          CAPTURE(mr);
+          CAPTURE(threads);
+          const cpu::GemmTiling t = cpu::gemm_tiling(rows, panels, mr, threads);
+          const size_t tiles = (rows + mr - 1) / mr * panels;
+          CHECK(t.rows_per_block % mr == 0);
+          CHECK(t.items() >= 1);
+          CHECK(t.items() <= 4 * threads);
+          if (threads == 1) CHECK(t.items() == 1);
+          std::vector<int> seen(rows * panels, 0);
+          size_t largest = 0;  // register tiles of the largest item
+          for (size_t i = 0; i < t.items(); ++i) {
+            const cpu::GemmItem it = t.item(i);
+            REQUIRE(it.row_begin < it.row_end);
+            REQUIRE(it.row_end <= rows);
+            REQUIRE(it.panel_begin < it.panel_end);
+            REQUIRE(it.panel_end <= panels);
+            CHECK(it.row_begin % mr == 0);
+            largest = std::max(largest, (it.row_end - it.row_begin + mr - 1) / mr * (it.panel_end - it.panel_begin));
+            for (size_t r = it.row_begin; r < it.row_end; ++r) {
+              for (size_t q = it.panel_begin; q < it.panel_end; ++q) ++seen[r * panels + q];
+            }
+          }
+          CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+          // Balanced: with 4 tiles a thread or more, the busiest thread (items dealt in turn)
+          // has at most 4/3 of an even share.
+          const size_t busiest = (t.items() + threads - 1) / threads * largest;
+          if (tiles >= 4 * threads) CHECK(3 * busiest * threads <= 4 * tiles);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("cpu kernels: use_isa refuses an instruction set the CPU does not run") {

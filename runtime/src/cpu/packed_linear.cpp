@@ -1,5 +1,7 @@
 #include "cpu/packed_linear.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <utility>
@@ -68,6 +70,53 @@ void PackedLinear::run(size_t rows, const float* x, size_t x_stride, float* y, s
   const float* panels = weights_.get();
   kernel_->run(rows, in_, x, x_stride, panels, panels + panels_ * in_ * kernel_->panel_width, out_, panel_begin,
                panel_end, y, y_stride, unsigned(epilogue.activation), epilogue.residual, epilogue.residual_stride);
+}
+
+GemmItem GemmTiling::item(size_t i) const {
+  const size_t rb = i % row_blocks, pb = i / row_blocks;
+  const size_t row_begin = rb * rows_per_block, panel_begin = pb * panels_per_block;
+  return GemmItem{row_begin, std::min(rows, row_begin + rows_per_block), panel_begin,
+                  std::min(panels, panel_begin + panels_per_block)};
+}
+
+GemmTiling gemm_tiling(size_t rows, size_t panels, size_t rows_per_tile, size_t threads) {
+  GemmTiling t;
+  t.rows = rows;
+  t.panels = panels;
+  if (rows == 0 || panels == 0) return t;
+  const size_t row_tiles = ceil_div(rows, rows_per_tile);
+  t.row_blocks = t.panel_blocks = 1;
+  t.rows_per_block = row_tiles * rows_per_tile;
+  t.panels_per_block = panels;
+  if (threads <= 1) return t;
+  // At most 4 items a thread, and none under 4 register tiles unless a thread would idle.
+  constexpr size_t kItemsPerThread = 4, kMinTiles = 4;
+  const size_t tiles = row_tiles * panels;
+  const size_t max_items = std::min(kItemsPerThread * threads, std::max(std::min(threads, tiles), tiles / kMinTiles));
+  // The cut whose busiest thread has the fewest tiles (items dealt round-robin); among
+  // equals, more items (for threads that join late), then more panel blocks (an item then
+  // reads a smaller share of the weights). Each distinct block size is tried once.
+  size_t best_span = SIZE_MAX, best_items = 0;
+  for (size_t pb = 1; pb <= std::min(panels, max_items);) {
+    const size_t ppb = ceil_div(panels, pb);
+    for (size_t rb = 1; rb <= row_tiles && rb * pb <= max_items;) {
+      const size_t tpb = ceil_div(row_tiles, rb);
+      const size_t items = pb * rb, span = ceil_div(items, threads) * tpb * ppb;
+      if (span < best_span || (span == best_span && items >= best_items)) {
+        best_span = span;
+        best_items = items;
+        t.row_blocks = rb;
+        t.panel_blocks = pb;
+        t.rows_per_block = tpb * rows_per_tile;
+        t.panels_per_block = ppb;
+      }
+      if (tpb == 1) break;
+      rb = ceil_div(row_tiles, tpb - 1);  // the next block count with fewer tiles a block
+    }
+    if (ppb == 1) break;
+    pb = ceil_div(panels, ppb - 1);
+  }
+  return t;
 }
 
 }  // namespace pfrt::cpu

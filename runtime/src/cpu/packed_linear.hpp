@@ -1,4 +1,5 @@
-// The weights of one nn.Linear packed once for pfrt's own GEMM kernel (cpu/kernels/gemm.cpp).
+// The weights of one nn.Linear packed once for pfrt's own GEMM kernel (cpu/kernels/gemm.cpp),
+// and how a GEMM is cut into work items for a pool of threads.
 #pragma once
 
 #include <cstddef>
@@ -60,5 +61,27 @@ class PackedLinear {
   std::unique_ptr<float, Free> weights_;  // the panels, then the bias padded to them
   size_t in_ = 0, out_ = 0, panels_ = 0, bytes_ = 0;
 };
+
+// One work item of a GEMM: rows [row_begin, row_end) x panels [panel_begin, panel_end).
+struct GemmItem {
+  size_t row_begin, row_end, panel_begin, panel_end;
+};
+
+// How a GEMM of `rows` rows and `panels` panels is cut into row_blocks x panel_blocks work
+// items: row ranges of rows_per_block rows (a multiple of the tile's rows; the last block may
+// be shorter), panel ranges of panels_per_block panels (the last may be shorter). Items are
+// numbered panel block by panel block, so that neighbouring items share weights.
+struct GemmTiling {
+  size_t rows = 0, panels = 0;
+  size_t row_blocks = 0, panel_blocks = 0, rows_per_block = 0, panels_per_block = 0;
+  size_t items() const { return row_blocks * panel_blocks; }
+  GemmItem item(size_t i) const;
+};
+
+// The cut that balances `threads` threads best, with at most 4 items per thread (more when
+// equally balanced, for threads that join late) and none under 4 register tiles (tile rows x
+// panel) unless that leaves a thread idle; with one thread, one item. Pure and cheap (no
+// allocation, under a microsecond for 16 threads): called on every run.
+GemmTiling gemm_tiling(size_t rows, size_t panels, size_t rows_per_tile, size_t threads);
 
 }  // namespace pfrt::cpu
