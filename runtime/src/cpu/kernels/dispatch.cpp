@@ -1,13 +1,27 @@
-// Picks the kernels compiled for the best instruction set this CPU has, once per process.
+// Picks the kernels compiled for the best instruction set this CPU has, once per process
+// (use_isa, a test hook, switches to another the CPU also runs).
+#include <atomic>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "cpu/kernels/kernels.hpp"
+
+#if defined(PFRT_KERNELS_ARM32)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #if defined(PFRT_KERNELS_X86)
 #define PFRT_KERNEL_ISA avx512
 #include "cpu/kernels/isa_kernels.hpp"
 #undef PFRT_KERNEL_ISA
 #define PFRT_KERNEL_ISA avx2
+#include "cpu/kernels/isa_kernels.hpp"
+#undef PFRT_KERNEL_ISA
+#endif
+#if defined(PFRT_KERNELS_ARM32)
+#define PFRT_KERNEL_ISA neon
 #include "cpu/kernels/isa_kernels.hpp"
 #undef PFRT_KERNEL_ISA
 #endif
@@ -31,38 +45,81 @@ struct Table {
   decltype(&base::add) add;
   decltype(&base::accumulate) accumulate;
   decltype(&base::mean_rows) mean_rows;
+  GemmKernel gemm;
 };
 
-#define PFRT_KERNEL_TABLE(ns, name)                                                                          \
-  Table {                                                                                                    \
+#define PFRT_KERNEL_TABLE(ns, name)                                                                            \
+  Table {                                                                                                      \
     name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_keys_floats, ns::attention_scores_floats, \
-        ns::attention_keys, ns::attention_queries, ns::add, ns::accumulate, ns::mean_rows                        \
+        ns::attention_keys, ns::attention_queries, ns::add, ns::accumulate, ns::mean_rows,                     \
+        GemmKernel{name, ns::gemm_rows_per_tile(), ns::gemm_panel_width(), ns::gemm_pack, ns::gemm},           \
   }
 
-Table choose() {
+// The sets this CPU runs, best first.
+std::vector<Table> supported_tables() {
+  std::vector<Table> tables;
 #if defined(PFRT_KERNELS_X86)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-    return PFRT_KERNEL_TABLE(avx512, "avx512");
+    tables.push_back(PFRT_KERNEL_TABLE(avx512, "avx512"));
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return PFRT_KERNEL_TABLE(avx2, "avx2+fma");
-  return PFRT_KERNEL_TABLE(base, "sse2");
-#elif defined(__aarch64__) || defined(__ARM_NEON)
-  return PFRT_KERNEL_TABLE(base, "neon");
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    tables.push_back(PFRT_KERNEL_TABLE(avx2, "avx2+fma"));
+  }
+  tables.push_back(PFRT_KERNEL_TABLE(base, "sse2"));
+#elif defined(PFRT_KERNELS_ARM32)
+  // Debian's armhf baseline has no NEON: the neon set (also VFPv4, for its FMA) when the
+  // kernel reports both.
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  if ((hwcap & HWCAP_NEON) != 0 && (hwcap & HWCAP_VFPv4) != 0) tables.push_back(PFRT_KERNEL_TABLE(neon, "neon"));
+#if defined(__ARM_NEON)
+  tables.push_back(PFRT_KERNEL_TABLE(base, "neon-baseline"));
 #else
-  return PFRT_KERNEL_TABLE(base, "scalar");
+  tables.push_back(PFRT_KERNEL_TABLE(base, "vfp"));
 #endif
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+  tables.push_back(PFRT_KERNEL_TABLE(base, "neon"));
+#else
+  tables.push_back(PFRT_KERNEL_TABLE(base, "scalar"));
+#endif
+  return tables;
 }
 
-const Table& table() {
-  static const Table chosen = choose();
+const std::vector<Table>& supported() {
+  static const std::vector<Table> tables = supported_tables();
+  return tables;
+}
+
+std::atomic<const Table*>& current() {
+  static std::atomic<const Table*> chosen{&supported().front()};
   return chosen;
 }
+
+const Table& table() { return *current().load(std::memory_order_acquire); }
 
 }  // namespace
 
 const char* kernel_isa() { return table().isa; }
+
+std::vector<const char*> supported_isas() {
+  std::vector<const char*> names;
+  for (const Table& t : supported()) names.push_back(t.isa);
+  return names;
+}
+
+void use_isa(const char* name) {
+  std::string known;
+  for (const Table& t : supported()) {
+    if (name != nullptr && std::strcmp(name, t.isa) == 0) {
+      current().store(&t, std::memory_order_release);
+      return;
+    }
+    known += (known.empty() ? "" : ", ") + std::string(t.isa);
+  }
+  throw std::invalid_argument("kernel instruction set '" + std::string(name != nullptr ? name : "(null)") +
+                              "' is not one this CPU runs (" + known + ")");
+}
 
 void layer_norm(const float* x, size_t x_stride, size_t rows, size_t dim, const float* gamma, const float* beta,
                 float eps, float* y, size_t y_stride) {
@@ -92,5 +149,7 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
 void add(const float* a, const float* b, float* y, size_t n) { table().add(a, b, y, n); }
 void accumulate(const float* x, float w, float* y, size_t n) { table().accumulate(x, w, y, n); }
 void mean_rows(const float* x, size_t rows, size_t dim, float* y) { table().mean_rows(x, rows, dim, y); }
+
+const GemmKernel& gemm_kernel() { return table().gemm; }
 
 }  // namespace pfrt::cpu::kernels

@@ -1,9 +1,10 @@
 // The kernels of one instruction set. Every kernel source is compiled once per ISA the build
-// targets (on x86-64: AVX-512, AVX2+FMA and the SSE2 baseline; elsewhere the baseline only),
-// each time with PFRT_KERNEL_ISA naming the namespace and the compiler flags of that ISA;
-// dispatch.cpp picks one set at start-up. No include guard: dispatch.cpp includes this once
-// per ISA. Kernel sources use no inline function of another header (an inline function
-// compiled for AVX-512 could be the copy the linker keeps for every caller).
+// targets (on x86-64: AVX-512, AVX2+FMA and the SSE2 baseline; on 32-bit ARM: NEON and the
+// baseline; elsewhere the baseline only), each time with PFRT_KERNEL_ISA naming the namespace
+// and the compiler flags of that ISA; dispatch.cpp picks one set at start-up. No include
+// guard: dispatch.cpp includes this once per ISA. Kernel sources use no inline function of
+// another header (an inline function compiled for AVX-512 could be the copy the linker keeps
+// for every caller).
 #include <cstddef>
 
 #ifndef PFRT_KERNEL_ISA
@@ -24,5 +25,12 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
 void add(const float* a, const float* b, float* y, size_t n);
 void accumulate(const float* x, float w, float* y, size_t n);
 void mean_rows(const float* x, size_t rows, size_t dim, float* y);
+// gemm.cpp (kernels.hpp's GemmKernel describes them).
+size_t gemm_rows_per_tile();
+size_t gemm_panel_width();
+void gemm_pack(const float* weight, size_t in, size_t out, const float* bias, float* panels, float* bias_panels);
+void gemm(size_t rows, size_t in, const float* x, size_t x_stride, const float* panels, const float* bias_panels,
+          size_t out, size_t panel_begin, size_t panel_end, float* y, size_t y_stride, unsigned activation,
+          const float* residual, size_t residual_stride);
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA

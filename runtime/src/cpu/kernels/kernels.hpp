@@ -1,17 +1,29 @@
-// The operators the CPU backend computes itself (everything but the static-weight GEMMs, which
-// XNNPACK runs). Plain loops shaped for the compiler's vectoriser, compiled per instruction
-// set (isa_kernels.hpp) and dispatched here (dispatch.cpp); each is tested against
-// reference/ops on random inputs of odd sizes (tests/test_cpu_kernels.cpp).
+// The operators the CPU backend computes itself, and an f32 GEMM over weights packed once
+// (used through cpu::PackedLinear). Plain loops shaped for the compiler's vectoriser, compiled
+// per instruction set (isa_kernels.hpp) and dispatched here (dispatch.cpp); each is tested
+// against reference/ops on random inputs of odd sizes (tests/test_cpu_kernels.cpp,
+// tests/test_cpu_gemm.cpp).
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "format/model_spec.hpp"
 
 namespace pfrt::cpu::kernels {
 
-// The instruction set whose kernels this process uses: "avx512", "avx2+fma", "sse2", "neon".
+// The instruction set whose kernels this process uses: "avx512", "avx2+fma", "sse2", "neon",
+// "vfp" (32-bit ARM without NEON), "neon-baseline" (32-bit ARM built with NEON, on a CPU
+// without VFPv4) or "scalar".
 const char* kernel_isa();
+
+// Every instruction set this CPU runs kernels for, best (the one chosen at start-up) first.
+std::vector<const char*> supported_isas();
+// Test hook, so that tests cover every variant the CPU runs: later kernel calls (from any
+// thread) use the named instruction set, one of supported_isas(); throws std::invalid_argument
+// for any other name. Not for production code: kernels of different sets may round
+// differently, and a GEMM's packed weights fit only the set that packed them.
+void use_isa(const char* name);
 
 // --- layer_norm.cpp
 // Each of `rows` rows of `dim` values (row i at x + i * x_stride) normalised, scaled by gamma
@@ -48,5 +60,27 @@ void mean_rows(const float* x, size_t rows, size_t dim, float* y);
 // (row-in-patch, column-in-patch, channel) with channel fastest, as reference::gather_patches.
 void gather_patches(const float* images, size_t channels, size_t image_size, size_t patch, size_t first,
                     size_t count, float* patches);
+
+// --- gemm.cpp
+// One instruction set's f32 GEMM, y = act(x W^T + b) + residual, over weights it packed itself
+// (cpu::PackedLinear keeps the GemmKernel that packed its weights and uses no other).
+struct GemmKernel {
+  const char* isa;
+  size_t rows_per_tile;  // rows of a register tile
+  size_t panel_width;    // output columns per panel of packed weights
+  // W [out, in] (nn.Linear's layout) into ceil(out / panel_width) panels: panel p, input k,
+  // column j at panels[(p * in + k) * panel_width + j], zero past `out`; the bias (zero when
+  // null) into bias_panels, padded with zeros to the panels' width.
+  void (*pack)(const float* weight, size_t in, size_t out, const float* bias, float* panels, float* bias_panels);
+  // y[r, c] = act(x[r] . W[c] + b[c]) (+ residual[r, c] when residual is not null) for rows
+  // [0, rows) and the columns c < out of panels [panel_begin, panel_end). x, y and residual
+  // rows are x_stride, y_stride and residual_stride floats apart; residual may be y itself.
+  // activation: 0 none, 1 GELU erf form, 2 GELU tanh form (each computed exactly as gelu()).
+  void (*run)(size_t rows, size_t in, const float* x, size_t x_stride, const float* panels, const float* bias_panels,
+              size_t out, size_t panel_begin, size_t panel_end, float* y, size_t y_stride, unsigned activation,
+              const float* residual, size_t residual_stride);
+};
+// The GEMM of the instruction set in use.
+const GemmKernel& gemm_kernel();
 
 }  // namespace pfrt::cpu::kernels

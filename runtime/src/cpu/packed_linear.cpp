@@ -1,0 +1,122 @@
+#include "cpu/packed_linear.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+#include "cpu/kernels/kernels.hpp"
+
+namespace pfrt::cpu {
+
+static_assert(unsigned(Activation::kNone) == 0 && unsigned(Activation::kGeluErf) == 1 &&
+                  unsigned(Activation::kGeluTanh) == 2,
+              "kernels::GemmKernel::run numbers the activations so");
+
+namespace {
+constexpr size_t kAlign = 64;
+size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+void PackedLinear::Free::operator()(float* p) const { std::free(p); }
+
+PackedLinear::PackedLinear(const float* weight, size_t in, size_t out, const float* bias)
+    : kernel_(&kernels::gemm_kernel()), in_(in), out_(out) {
+  const size_t width = kernel_->panel_width;
+  panels_ = ceil_div(out, width);
+  bytes_ = ceil_div((panels_ * in + panels_) * width * sizeof(float), kAlign) * kAlign;
+  if (bytes_ == 0) return;
+  void* p = std::aligned_alloc(kAlign, bytes_);
+  if (p == nullptr) throw std::bad_alloc();
+  weights_.reset(static_cast<float*>(p));
+  kernel_->pack(weight, in, out, bias, weights_.get(), weights_.get() + panels_ * in * width);
+}
+
+PackedLinear::PackedLinear(PackedLinear&& other) noexcept
+    : kernel_(std::exchange(other.kernel_, nullptr)),
+      weights_(std::move(other.weights_)),
+      in_(std::exchange(other.in_, 0)),
+      out_(std::exchange(other.out_, 0)),
+      panels_(std::exchange(other.panels_, 0)),
+      bytes_(std::exchange(other.bytes_, 0)) {}
+
+PackedLinear& PackedLinear::operator=(PackedLinear&& other) noexcept {
+  if (this != &other) {
+    kernel_ = std::exchange(other.kernel_, nullptr);
+    weights_ = std::move(other.weights_);
+    in_ = std::exchange(other.in_, 0);
+    out_ = std::exchange(other.out_, 0);
+    panels_ = std::exchange(other.panels_, 0);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+size_t PackedLinear::rows_per_tile() const {
+  return kernel_ != nullptr ? kernel_->rows_per_tile : kernels::gemm_kernel().rows_per_tile;
+}
+
+size_t PackedLinear::panel_width() const {
+  return kernel_ != nullptr ? kernel_->panel_width : kernels::gemm_kernel().panel_width;
+}
+
+const char* PackedLinear::isa() const { return kernel_ != nullptr ? kernel_->isa : kernels::kernel_isa(); }
+
+void PackedLinear::run(size_t rows, const float* x, size_t x_stride, float* y, size_t y_stride, size_t panel_begin,
+                       size_t panel_end, const LinearEpilogue& epilogue) const {
+  if (panel_end > panels_) panel_end = panels_;
+  if (rows == 0 || panel_begin >= panel_end) return;
+  const float* panels = weights_.get();
+  kernel_->run(rows, in_, x, x_stride, panels, panels + panels_ * in_ * kernel_->panel_width, out_, panel_begin,
+               panel_end, y, y_stride, unsigned(epilogue.activation), epilogue.residual, epilogue.residual_stride);
+}
+
+GemmItem GemmTiling::item(size_t i) const {
+  const size_t rb = i % row_blocks, pb = i / row_blocks;
+  const size_t row_begin = rb * rows_per_block, panel_begin = pb * panels_per_block;
+  return GemmItem{row_begin, std::min(rows, row_begin + rows_per_block), panel_begin,
+                  std::min(panels, panel_begin + panels_per_block)};
+}
+
+GemmTiling gemm_tiling(size_t rows, size_t panels, size_t rows_per_tile, size_t threads) {
+  GemmTiling t;
+  t.rows = rows;
+  t.panels = panels;
+  if (rows == 0 || panels == 0) return t;
+  const size_t row_tiles = ceil_div(rows, rows_per_tile);
+  t.row_blocks = t.panel_blocks = 1;
+  t.rows_per_block = row_tiles * rows_per_tile;
+  t.panels_per_block = panels;
+  if (threads <= 1) return t;
+  // At most 4 items a thread, and none under 4 register tiles unless a thread would idle.
+  constexpr size_t kItemsPerThread = 4, kMinTiles = 4;
+  const size_t tiles = row_tiles * panels;
+  const size_t max_items = std::min(kItemsPerThread * threads, std::max(std::min(threads, tiles), tiles / kMinTiles));
+  // The cut whose busiest thread has the fewest tiles (items dealt round-robin); among
+  // equals, more items (for threads that join late), then more panel blocks (an item then
+  // reads a smaller share of the weights). Each distinct block size is tried once.
+  size_t best_span = SIZE_MAX, best_items = 0;
+  for (size_t pb = 1; pb <= std::min(panels, max_items);) {
+    const size_t ppb = ceil_div(panels, pb);
+    for (size_t rb = 1; rb <= row_tiles && rb * pb <= max_items;) {
+      const size_t tpb = ceil_div(row_tiles, rb);
+      const size_t items = pb * rb, span = ceil_div(items, threads) * tpb * ppb;
+      if (span < best_span || (span == best_span && items >= best_items)) {
+        best_span = span;
+        best_items = items;
+        t.row_blocks = rb;
+        t.panel_blocks = pb;
+        t.rows_per_block = tpb * rows_per_tile;
+        t.panels_per_block = ppb;
+      }
+      if (tpb == 1) break;
+      rb = ceil_div(row_tiles, tpb - 1);  // the next block count with fewer tiles a block
+    }
+    if (ppb == 1) break;
+    pb = ceil_div(panels, ppb - 1);
+  }
+  return t;
+}
+
+}  // namespace pfrt::cpu
