@@ -424,7 +424,7 @@ TEST_CASE("worker team: helpers are pinned when asked, and starved helpers do no
     }
     if (idle) {
       const auto start = Clock::now();
-      CHECK(regions_ok(*t.team, 200));
+      CHECK(regions_ok(*t.team, 500));
       CHECK(Clock::now() - start < std::chrono::seconds(3));
     } else {
       MESSAGE("skipped: cannot make the helpers SCHED_IDLE here");

@@ -2,6 +2,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,16 +67,24 @@ inline void cpu_relax() {
 }
 
 // Spins until done() or spin_us have passed; the clock is read every kSpinsPerClockRead
-// iterations only. Returns done().
+// iterations only. Every kSpinsPerYield iterations (about 5 us of pauses on x86) the thread
+// offers its CPU to any other thread waiting for it: when a helper wakes up on its leader's
+// CPU (the other cores being busy), or two processes share the cores, a spinning thread would
+// otherwise hold up the very thread it waits for until its budget ran out (measured on 2
+// cores beside a second process: an empty region took 25 us with spin_us = 20 and 50 us
+// between regions, 0.06 us with the yield). Returns done().
 template <class Done>
 bool spin_until(uint32_t spin_us, const Done& done) {
-  constexpr uint32_t kSpinsPerClockRead = 32;
+  constexpr uint32_t kSpinsPerClockRead = 32, kSpinsPerYield = 256;
   if (spin_us == 0) return done();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
   for (uint32_t i = 1;; ++i) {
     if (done()) return true;
     cpu_relax();
-    if (i % kSpinsPerClockRead == 0 && std::chrono::steady_clock::now() >= deadline) return done();
+    if (i % kSpinsPerClockRead == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return done();
+      if (i % kSpinsPerYield == 0) ::sched_yield();
+    }
   }
 }
 

@@ -4,10 +4,11 @@
 //
 // Why not pthreadpool: its workers spin a fixed, long time between regions, and a spinning
 // worker that has lost its core to another process stalls every region after it. Here an idle
-// thread spins for at most `spin_us` microseconds (0: never), then sleeps on a futex, and the
-// leader never waits for a helper that has not claimed an item: items are claimed one at a
-// time, so a helper that the OS has not scheduled simply gets none, and the leader only waits
-// for items that are actually being worked on.
+// thread spins for at most `spin_us` microseconds (0: never), yielding its CPU every few
+// microseconds to any thread waiting for it, then sleeps on a futex, and the leader never
+// waits for a helper that has not claimed an item: items are claimed one at a time, so a
+// helper that the OS has not scheduled simply gets none, and the leader only waits for items
+// that are actually being worked on.
 #pragma once
 
 #include <sched.h>
