@@ -19,8 +19,9 @@ struct BenchConfig {
   std::string model_path;
   SessionOptions session;
   std::vector<uint32_t> threads{0};  // the sweep may list several
-  MeasureOptions measure;
+  MeasureOptions measure;  // also --background-load
   uint32_t batch = 1;
+  uint32_t streams = 0;  // --streams N: N sessions timed at once (model mode); 0: one session
   OutputFormat format = OutputFormat::kText;
   bool reference_gemm = true;
   bool progress = true;
@@ -39,5 +40,8 @@ int bench_prefix(const BenchConfig& config, std::ostream& out);
 
 // Random network input for `batch` images of the model (values in [-1, 1)).
 std::vector<float> random_input(const ModelInfo& info, uint32_t batch);
+
+// The --background-load line of every mode's text and markdown output, nothing without a load.
+void print_background_load(const BenchConfig& config, unsigned cores, std::ostream& out);
 
 }  // namespace pfrt::tools

@@ -31,6 +31,23 @@ BenchConfig parse(const ArgParser& args) {
   if (args.has("warmup")) c.measure.warmup = uint32_t(parse_uint("warmup", args.value("warmup"), 0, 100000));
   if (args.has("runs")) c.measure.runs = uint32_t(parse_uint("runs", args.value("runs"), 1, 1000000));
   if (args.has("min-seconds")) c.measure.min_seconds = parse_double("min-seconds", args.value("min-seconds"), 0.0, 86400.0);
+  if (args.has("background-load")) {
+    const unsigned cores = online_cores();
+    const std::string n = args.value("background-load");
+    c.measure.background_load = uint32_t(parse_uint("background-load", n, 0, UINT32_MAX));
+    if (c.measure.background_load > cores) {
+      throw UsageError("option '--background-load': " + n + " busy-loop processes are more than the " + std::to_string(cores) +
+                       " online cores (a load beyond the cores tells nothing a device would meet)");
+    }
+  }
+  if (args.has("streams")) {
+    if (sweep || prefix) throw UsageError("option '--streams' times one model: not with --sweep or --prefix-sweep");
+    const std::string n = args.value("streams");
+    if (!n.empty() && n.find_first_not_of('0') == std::string::npos) {
+      throw UsageError("option '--streams': '" + n + "' streams time nothing (give 1 to 1024)");
+    }
+    c.streams = uint32_t(parse_uint("streams", n, 1, 1024));
+  }
   if (args.has("batch")) c.batch = uint32_t(parse_uint("batch", args.value("batch"), 1, 4096));
   if (args.has("json")) c.format = OutputFormat::kJson;
   if (args.has("markdown")) c.format = OutputFormat::kMarkdown;
@@ -79,6 +96,8 @@ int main(int argc, char** argv) {
     args.option("runs", "N", "timed runs, at least (default 20)");
     args.option("min-seconds", "S", "keep timing until S seconds have passed (default 0)");
     args.option("batch", "N", "images per run (default 1)");
+    args.option("background-load", "N", "N busy-loop processes beside warm-up and timing (at most the cores; default 0)");
+    args.option("streams", "N", "N sessions timed at once on N threads, as N cameras (--threads: per stream)");
     args.flag("json", "print one JSON object");
     args.flag("markdown", "print a markdown table");
     args.flag("no-reference-gemm", "skip the XNNPACK reference GEMM measurement");

@@ -1,5 +1,6 @@
 // pfrt-bench MODEL: load, session and first-run times, latency statistics, throughput, the
 // profile's per-branch times and critical path, GFLOP/s against the reference GEMM, memory.
+// With --streams N: N sessions timed at once, the aggregate and each stream's figures.
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "common.hpp"
 #include "reference_gemm.hpp"
 #include "stats.hpp"
+#include "streams.hpp"
 
 namespace pfrt::tools {
 
@@ -18,6 +20,13 @@ std::vector<float> random_input(const ModelInfo& info, uint32_t batch) {
   std::vector<float> x(size_t(batch) * info.channels * info.image_size * info.image_size);
   for (float& v : x) v = dist(rng);
   return x;
+}
+
+void print_background_load(const BenchConfig& c, unsigned cores, std::ostream& out) {
+  const uint32_t n = c.measure.background_load;
+  if (n == 0) return;
+  out << "background   " << n << " busy-loop process" << (n == 1 ? "" : "es") << " beside the benchmark (of " << cores
+      << " cores)\n";
 }
 
 namespace {
@@ -32,6 +41,17 @@ const char* training_name(pfrt_training t) {
   return t == PFRT_TRAINING_PROGRESSIVE ? "progressive" : t == PFRT_TRAINING_PLAIN ? "plain" : "unknown";
 }
 
+struct StreamReport {
+  LatencyStats latency;
+  double images_per_s = 0;  // its images over the time from the common start to its last run's end
+};
+
+struct StreamsReport {
+  double aggregate_images_per_s = 0;  // every stream's images over wall_s
+  double wall_s = 0;                  // the common start to the last stream's end
+  std::vector<StreamReport> per_stream;
+};
+
 struct ModelReport {
   MachineInfo machine;
   ModelInfo info{};
@@ -45,8 +65,25 @@ struct ModelReport {
   double gemm_gflops = 0;
   std::string gemm_error;
   uint64_t peak_rss = 0;
+  std::optional<StreamsReport> streams;  // --streams; the figures above are then stream 0's
   double critical_path_ms() const { return profile.stem_ms + profile.longest_branch_ms + profile.head_ms; }
 };
+
+void print_streams_text(const ModelReport& r, std::ostream& out) {
+  const StreamsReport& s = *r.streams;
+  char line[512];
+  std::snprintf(line, sizeof(line), "streams      %zu x (%u threads): aggregate %.1f images/s over %.3f s", s.per_stream.size(),
+                r.threads, s.aggregate_images_per_s, s.wall_s);
+  out << line << "\n";
+  for (size_t k = 0; k < s.per_stream.size(); ++k) {
+    const StreamReport& st = s.per_stream[k];
+    std::snprintf(line, sizeof(line), "stream %-5zu p50 %.3f ms, p99 %.3f ms, %.1f images/s  (%zu runs)", k, st.latency.p50,
+                  st.latency.p99, st.images_per_s, st.latency.count);
+    out << line << "\n";
+  }
+  out << "memory       peak RSS " << human_bytes(r.peak_rss) << " (" << s.per_stream.size() << " sessions), model file "
+      << human_bytes(r.info.file_size) << "\n";
+}
 
 void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   char line[512];
@@ -58,8 +95,11 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
                 c.model_path.c_str(), r.info.branches, r.info.blocks_per_branch, r.info.image_size, r.info.image_size,
                 r.info.channels, r.info.classes, double(r.info.flops) * 1e-9, training_name(r.info.training));
   emit();
-  std::snprintf(line, sizeof(line), "session      %s; %u worker threads, batch %u", r.describe.c_str(), r.threads, c.batch);
+  std::snprintf(line, sizeof(line), "session      %s; %u worker threads%s, batch %u", r.describe.c_str(), r.threads,
+                r.streams ? " per stream" : "", c.batch);
   emit();
+  print_background_load(c, r.machine.cores, out);
+  if (r.streams) return print_streams_text(r, out);
   std::snprintf(line, sizeof(line), "load         %9.3f ms  (open + verify)", r.load_ms);
   emit();
   std::snprintf(line, sizeof(line), "create       %9.3f ms  (session: backend preparation, weight packing)", r.session_ms);
@@ -99,7 +139,27 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   out << "memory       peak RSS " << human_bytes(r.peak_rss) << ", model file " << human_bytes(r.info.file_size) << "\n";
 }
 
+// A row per stream and one for all of them (the aggregate images/s).
+void print_streams_markdown(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
+  out << "| model | backend | stream | threads | batch | p50 ms | p99 ms | images/s |\n";
+  out << "|---|---|---:|---:|---:|---:|---:|---:|\n";
+  char line[512];
+  const StreamsReport& s = *r.streams;
+  for (size_t k = 0; k < s.per_stream.size(); ++k) {
+    const StreamReport& st = s.per_stream[k];
+    std::snprintf(line, sizeof(line), "| %s | %s | %zu | %u | %u | %.3f | %.3f | %.1f |", c.model_path.c_str(), r.backend.c_str(),
+                  k, r.threads, c.batch, st.latency.p50, st.latency.p99, st.images_per_s);
+    out << line << "\n";
+  }
+  std::snprintf(line, sizeof(line), "| %s | %s | all %zu | %u | %u | - | - | %.1f |", c.model_path.c_str(), r.backend.c_str(),
+                s.per_stream.size(), r.threads, c.batch, s.aggregate_images_per_s);
+  out << line << "\n";
+}
+
 void print_markdown(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
+  print_background_load(c, r.machine.cores, out);
+  if (c.measure.background_load > 0) out << "\n";
+  if (r.streams) return print_streams_markdown(c, r, out);
   out << "| model | backend | threads | batch | p50 ms | mean ± sd ms | p99 ms | images/s | GFLOP/s | % of ref. GEMM | peak RSS |\n";
   out << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   char line[512];
@@ -109,6 +169,22 @@ void print_markdown(const BenchConfig& c, const ModelReport& r, std::ostream& ou
                 r.gemm_gflops > 0 ? (std::to_string(int(100.0 * r.gflops / r.gemm_gflops + 0.5)) + " %").c_str() : "-",
                 human_bytes(r.peak_rss).c_str());
   out << line << "\n";
+}
+
+void write_streams_json(JsonWriter& j, const ModelReport& r) {
+  const StreamsReport& s = *r.streams;
+  j.begin_object();
+  j.field("count", uint64_t(s.per_stream.size())).field("threads_per_stream", r.threads);
+  j.field("aggregate_images_per_s", s.aggregate_images_per_s).field("wall_s", s.wall_s);
+  j.key("per_stream").begin_array();
+  for (const StreamReport& st : s.per_stream) {
+    j.begin_object();
+    j.field("p50_ms", st.latency.p50).field("p99_ms", st.latency.p99).field("mean_ms", st.latency.mean);
+    j.field("images_per_s", st.images_per_s).field("runs", uint64_t(st.latency.count));
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
 }
 
 void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
@@ -130,7 +206,7 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.end_object();
   j.key("options").begin_object();
   j.field("warmup", c.measure.warmup).field("runs", c.measure.runs).field("min_seconds", c.measure.min_seconds);
-  j.field("batch", c.batch);
+  j.field("batch", c.batch).field("background_load", c.measure.background_load);
   j.end_object();
   j.field("load_ms", r.load_ms).field("session_create_ms", r.session_ms).field("first_run_ms", r.first_run_ms);
   j.key("latency_ms").begin_object();
@@ -157,7 +233,43 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.end_array();
   j.end_object();
   j.field("peak_rss_bytes", r.peak_rss);
+  j.key("streams");
+  if (r.streams) write_streams_json(j, r);
+  else j.null();
   j.end_object();
+}
+
+// --streams: `first` and N - 1 more sessions, timed together into r.streams; returns stream
+// 0's measurement, which the report's single-session figures then describe.
+Measurement time_streams(const BenchConfig& c, const Model& model, Session first, Progress& progress, ModelReport& r) {
+  if (c.streams > 1 && uint64_t{c.streams} * r.threads > r.machine.cores) {
+    std::fprintf(stderr, "pfrt-bench: warning: %u streams x %u threads = %llu workers on %u cores: the streams compete "
+                 "for cores (--threads sets each stream's threads)\n", c.streams, r.threads,
+                 static_cast<unsigned long long>(uint64_t{c.streams} * r.threads), r.machine.cores);
+  }
+  const auto stream = [&](Session session) {
+    return Stream{std::move(session), random_input(r.info, c.batch), std::vector<float>(size_t(c.batch) * r.info.classes)};
+  };
+  std::vector<Stream> streams;
+  streams.reserve(c.streams);
+  streams.push_back(stream(std::move(first)));
+  while (streams.size() < c.streams) streams.push_back(stream(Session(model, c.session)));
+
+  const StreamsMeasurement sm = measure_streams(streams, c.measure, progress);
+  StreamsReport s;
+  s.wall_s = sm.wall_s;
+  double images = 0;
+  for (const Measurement& m : sm.streams) {
+    StreamReport st;
+    st.latency = summarize(m.latency_ms);
+    const double seconds = std::chrono::duration<double>(m.end - sm.start).count();
+    st.images_per_s = seconds > 0 ? double(m.latency_ms.size()) * c.batch / seconds : 0.0;
+    images += double(m.latency_ms.size()) * c.batch;
+    s.per_stream.push_back(st);
+  }
+  s.aggregate_images_per_s = s.wall_s > 0 ? images / s.wall_s : 0.0;
+  r.streams = std::move(s);
+  return sm.streams.front();
 }
 
 }  // namespace
@@ -184,13 +296,14 @@ int bench_model(const BenchConfig& c, std::ostream& out) {
   r.first_run_ms = ms_since(t0);
 
   Progress progress(c.progress && c.format == OutputFormat::kText);
-  const Measurement m = measure(session, input, logits, c.measure, progress, "timing");
+  const Measurement m = c.streams > 0 ? time_streams(c, model, std::move(session), progress, r)
+                                    : measure(session, input, logits, c.measure, progress, "timing");
   r.latency = summarize(m.latency_ms);
   r.profile = m.profile;
   r.throughput = r.latency.mean > 0 ? 1000.0 * c.batch / r.latency.mean : 0.0;
   r.gflops = r.latency.p50 > 0 ? double(r.info.flops) * c.batch / (r.latency.p50 * 1e6) : 0.0;
   r.peak_rss = peak_rss_bytes();  // before the reference GEMM's own buffers
-  if (c.reference_gemm) {
+  if (c.reference_gemm && !r.streams) {  // the machine's ceiling for one session's threads
     r.gemm = largest_gemm(r.info, c.batch);
     try {
       r.gemm_gflops = reference_gemm_gflops(*r.gemm, r.threads, 0.2);

@@ -55,7 +55,7 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
     j.field("tool", "pfrt-bench --prefix-sweep");
     write_machine_json(j, machine);
     j.field("model", c.model_path).field("backend", session.backend()).field("threads", session.threads());
-    j.field("batch", c.batch).field("branches", info.branches);
+    j.field("batch", c.batch).field("branches", info.branches).field("background_load", c.measure.background_load);
     j.field("training", info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive" : info.training == PFRT_TRAINING_PLAIN ? "plain" : "unknown");
     j.key("eval");
     if (c.eval_images.empty()) {
@@ -82,6 +82,7 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
                 session.threads(), c.batch,
                 info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive" : info.training == PFRT_TRAINING_PLAIN ? "plain" : "unknown");
   out << line << "\n";
+  print_background_load(c, machine.cores, out);
   out << (md ? "\n| branches k | p50 ms | p99 ms | accuracy |\n|---:|---:|---:|---:|\n" : "\nbranches    p50 ms    p99 ms  accuracy\n");
   for (const PrefixRow& row : rows) {
     char acc[32] = "-";

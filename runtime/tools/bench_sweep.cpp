@@ -37,6 +37,7 @@ void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
                 s.image_size, s.image_size, s.channels, s.patch_size, s.embed_dim, s.heads, s.head_dim, s.mlp_dim,
                 s.classes, r.backend.c_str(), c.batch);
   out << line << "\n";
+  print_background_load(c, r.machine.cores, out);
   for (const auto& [threads, gflops] : r.gemm_gflops) {
     std::snprintf(line, sizeof(line), "reference GEMM (XNNPACK fully-connected, %s %llux%llux%llu, %u threads): %.2f GFLOP/s",
                   r.gemm.name.c_str(), static_cast<unsigned long long>(r.gemm.m), static_cast<unsigned long long>(r.gemm.k),
@@ -64,6 +65,7 @@ void print_json(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
   j.field("tool", "pfrt-bench --sweep");
   write_machine_json(j, r.machine);
   j.field("backend", r.backend).field("describe", r.describe).field("batch", c.batch);
+  j.field("background_load", c.measure.background_load);
   j.key("shape").begin_object();
   j.field("image_size", c.shape.image_size).field("channels", c.shape.channels).field("patch_size", c.shape.patch_size);
   j.field("embed_dim", c.shape.embed_dim).field("heads", c.shape.heads).field("head_dim", c.shape.head_dim);

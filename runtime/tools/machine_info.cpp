@@ -58,12 +58,16 @@ std::string simd_extensions() {
 MachineInfo machine_info() {
   MachineInfo m;
   m.cpu_model = cpu_model_name();
-  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  m.cores = n > 0 ? unsigned(n) : 1;
+  m.cores = online_cores();
   m.cpu_isa = simd_extensions();
   utsname u{};
   if (::uname(&u) == 0) m.os = std::string(u.sysname) + " " + u.release + " " + u.machine;
   return m;
+}
+
+unsigned online_cores() {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? unsigned(n) : 1;
 }
 
 uint64_t peak_rss_bytes() {

@@ -16,6 +16,9 @@ struct MachineInfo {
 
 MachineInfo machine_info();
 
+// Online logical CPUs (at least 1).
+unsigned online_cores();
+
 // Peak resident set size of this process so far, in bytes (getrusage).
 uint64_t peak_rss_bytes();
 

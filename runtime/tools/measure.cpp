@@ -1,23 +1,43 @@
 #include "measure.hpp"
 
 #include <algorithm>
-#include <chrono>
+
+#include "background_load.hpp"
 
 namespace pfrt::tools {
+namespace {
+
+bool stopped(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
+
+}  // namespace
 
 Measurement measure(Session& session, const std::vector<float>& input, std::vector<float>& logits,
                     const MeasureOptions& options, Progress& progress, const std::string& label) {
-  using clock = std::chrono::steady_clock;
-  for (uint32_t i = 0; i < options.warmup; ++i) {
+  BackgroundLoad load(options.background_load);
+  warm_up(session, input, logits, options, progress, label);
+  return time_runs(session, input, logits, options, progress, label);
+}
+
+void warm_up(Session& session, const std::vector<float>& input, std::vector<float>& logits,
+             const MeasureOptions& options, Progress& progress, const std::string& label,
+             const std::atomic<bool>* stop) {
+  for (uint32_t i = 0; i < options.warmup && !stopped(stop); ++i) {
     progress.update(label + " warm-up", i, options.warmup);
     session.run(input.data(), input.size(), logits.data(), logits.size(), options.run);
   }
+}
+
+Measurement time_runs(Session& session, const std::vector<float>& input, std::vector<float>& logits,
+                      const MeasureOptions& options, Progress& progress, const std::string& label,
+                      const std::atomic<bool>* stop) {
+  using clock = std::chrono::steady_clock;
   Measurement m;
-  const auto start = clock::now();
+  m.start = clock::now();
   size_t profiled = 0;
-  while (m.latency_ms.size() < options.runs ||
-         (std::chrono::duration<double>(clock::now() - start).count() < options.min_seconds &&
-          m.latency_ms.size() < options.max_runs)) {
+  while (!stopped(stop) &&
+         (m.latency_ms.size() < options.runs ||
+          (std::chrono::duration<double>(clock::now() - m.start).count() < options.min_seconds &&
+           m.latency_ms.size() < options.max_runs))) {
     progress.update(label, m.latency_ms.size(), options.runs);
     const auto t0 = clock::now();
     const RunResult r = session.run(input.data(), input.size(), logits.data(), logits.size(), options.run);
@@ -32,6 +52,7 @@ Measurement measure(Session& session, const std::vector<float>& input, std::vect
     m.profile.longest_branch_ms += p.longest_branch_ms;
     ++profiled;
   }
+  m.end = clock::now();
   progress.clear();
   if (profiled > 0) {
     const double n = double(profiled);

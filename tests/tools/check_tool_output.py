@@ -3,12 +3,20 @@
 
   check_tool_output.py json KIND -- COMMAND...   exit 0 and stdout is JSON with KIND's documented keys
   check_tool_output.py fails RC REGEX [FILE...] -- COMMAND...   exit code RC and REGEX found in stderr, no FILE left
+  check_tool_output.py load KIND N -- COMMAND...   as json KIND, and COMMAND (pfrt-bench --background-load N)
+      ran N busy-loop children at once, recorded N, and left none behind, alive or unreaped
+  check_tool_output.py signal NAME N -- COMMAND...   NAME (INT, TERM, KILL) sent once COMMAND's N busy-loop
+      children run: COMMAND dies by that signal and none of them lives on
 """
+import ctypes
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 MACHINE = {"cpu_model", "cores", "cpu_isa", "os"}
 LATENCY = {"count", "mean", "stdev", "min", "p50", "p90", "p99", "max"}
@@ -28,12 +36,13 @@ def check_common(d):
 
 def check_bench(d):
     check_common(d)
-    need(d, {"model", "session", "options", "load_ms", "session_create_ms", "first_run_ms", "latency_ms",
+    need(d, {"model", "session", "options", "load_ms", "streams", "session_create_ms", "first_run_ms", "latency_ms",
              "throughput_images_per_s", "gflops", "reference_gemm", "profile", "peak_rss_bytes"}, "bench")
     need(d["latency_ms"], LATENCY, "latency_ms")
     lat = d["latency_ms"]
     assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"], lat
     assert lat["count"] >= d["options"]["runs"]
+    need(d["options"], {"warmup", "runs", "min_seconds", "batch", "background_load"}, "options")
     need(d["model"], {"path", "file_size", "branches", "flops", "parameters", "training"}, "model")
     need(d["session"], {"backend", "threads", "describe"}, "session")
     need(d["profile"], {"stem_ms", "branches_ms", "head_ms", "longest_branch_ms", "critical_path_ms", "branch_ms"}, "profile")
@@ -42,6 +51,25 @@ def check_bench(d):
     if d["reference_gemm"] is not None:
         need(d["reference_gemm"], {"layer", "m", "k", "n", "gflops", "model_fraction"}, "reference_gemm")
     assert d["gflops"] > 0
+
+
+def check_streams(d, command):
+    """--streams N: the model report, whose single-session figures are stream 0's, and N streams."""
+    check_bench(d)
+    s = d["streams"]
+    assert s is not None, "no streams object"
+    need(s, {"count", "threads_per_stream", "aggregate_images_per_s", "wall_s", "per_stream"}, "streams")
+    assert s["count"] == len(s["per_stream"]) == int(command[command.index("--streams") + 1]), s
+    assert s["threads_per_stream"] == d["session"]["threads"]
+    assert s["aggregate_images_per_s"] > 0 and s["wall_s"] > 0, s
+    for st in s["per_stream"]:
+        need(st, {"p50_ms", "p99_ms", "mean_ms", "images_per_s", "runs"}, "per_stream")
+        assert 0 < st["p50_ms"] <= st["p99_ms"] and st["mean_ms"] > 0 and st["images_per_s"] > 0, st
+        assert st["runs"] >= d["options"]["runs"], st
+    # Each stream's window lies within the wall time: the aggregate is at most their sum.
+    assert s["aggregate_images_per_s"] <= 1.000001 * sum(st["images_per_s"] for st in s["per_stream"]), s
+    assert s["per_stream"][0]["p50_ms"] == d["latency_ms"]["p50"]
+    assert d["reference_gemm"] is None, "not measured with --streams"
 
 
 def check_sweep(d):
@@ -105,9 +133,91 @@ CHECKS = {"torch_sweep": check_torch_sweep, "bench": check_bench, "sweep": check
           "eval_deadline": check_eval_deadline}
 
 
+def check_json(kind, stdout, command):
+    if kind == "streams":
+        check_streams(json.loads(stdout), command)
+    else:
+        CHECKS[kind](json.loads(stdout))
+    print(f"{kind}: JSON has the documented keys")
+
+
+def processes_under(parent):
+    """{pid: state letter} of the processes whose parent is `parent`."""
+    found = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent:
+            found[int(entry)] = fields[0]
+    return found
+
+
+def run_with_load(count, signame, command):
+    """Runs pfrt-bench with --background-load `count`, watching its children; returns its exit
+    code, stdout and stderr, or raises AssertionError when its children misbehaved."""
+    # Orphans of pfrt-bench (children it left behind) become ours, to be seen and reaped.
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        # As from a terminal's Ctrl-C: SIGINT is not ignored, even when the test runs in the background.
+        p = subprocess.Popen(command, stdout=out, stderr=err, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        most, sent = 0, False  # the most busy-loop processes seen at once
+        try:
+            deadline = time.monotonic() + 120
+            while p.poll() is None and time.monotonic() < deadline:
+                most = max(most, sum(state != "Z" for state in processes_under(p.pid).values()))
+                if signame and most >= count and not sent:
+                    p.send_signal(getattr(signal, "SIG" + signame))
+                    sent = True
+                time.sleep(0.002)
+            if p.poll() is None:
+                p.kill()
+                raise AssertionError("pfrt-bench did not end within 120 s")
+            p.wait()
+            # The children's death is asynchronous after a signal: give them a moment.
+            left = processes_under(os.getpid())
+            for _ in range(500):
+                if all(state == "Z" for state in left.values()):
+                    break
+                time.sleep(0.01)
+                left = processes_under(os.getpid())
+            alive = {pid: state for pid, state in left.items() if state != "Z"}
+            assert not alive, f"busy-loop processes outlived pfrt-bench: {alive}"
+            assert signame or not left, f"pfrt-bench left unreaped children: {left}"
+            assert most == count, f"saw {most} busy-loop processes at once, expected {count}"
+        finally:
+            for pid in processes_under(os.getpid()):
+                if pid != p.pid:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        return p.returncode, out.read(), err.read()
+
+
 def main(argv):
     sep = argv.index("--")
     spec, command = argv[1:sep], argv[sep + 1:]
+    if spec[0] == "load":
+        rc, stdout, stderr = run_with_load(int(spec[2]), None, command)
+        if rc != 0:
+            print(stdout, stderr, f"exit code {rc}", sep="\n")
+            return 1
+        check_json(spec[1], stdout, command)
+        d = json.loads(stdout)
+        assert d.get("options", d)["background_load"] == int(spec[2])  # the sweeps have no "options"
+        print(f"{spec[2]} busy-loop process(es) ran beside it, none is left")
+        return 0
+    if spec[0] == "signal":
+        rc, stdout, stderr = run_with_load(int(spec[2]), spec[1], command)
+        if rc != -getattr(signal, "SIG" + spec[1]):
+            print(stdout, stderr, f"exit code {rc}, expected death by SIG{spec[1]}", sep="\n")
+            return 1
+        print(f"SIG{spec[1]}: pfrt-bench died by it, its {spec[2]} busy-loop process(es) with it")
+        return 0
     p = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if spec[0] == "json":
         if p.returncode != 0 and "No module named 'torch'" in p.stderr:
@@ -116,8 +226,7 @@ def main(argv):
         if p.returncode != 0:
             print(p.stdout, p.stderr, f"exit code {p.returncode}", sep="\n")
             return 1
-        CHECKS[spec[1]](json.loads(p.stdout))
-        print(f"{spec[1]}: JSON has the documented keys")
+        check_json(spec[1], p.stdout, command)
         return 0
     rc, pattern = int(spec[1]), spec[2]
     if p.returncode != rc or not re.search(pattern, p.stderr):
