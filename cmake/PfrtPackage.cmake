@@ -19,7 +19,7 @@ file, and the tools pfrt-convert, pfrt-bench and pfrt-run.")
 # libpfrt.so.N gets a shlibs file and the ldconfig trigger.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 # Linking the static library needs the -dev packages of what it links.
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libtbb-dev, libxnnpack-dev, libpthreadpool-dev, libcpuinfo-dev")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libtbb-dev")
 
 # Depends: computed by dpkg-shlibdeps from what the binaries really link (native builds). For a
 # cross build dpkg knows nothing of the target's libraries: there the list is written out, from
@@ -35,7 +35,8 @@ if(CMAKE_CROSSCOMPILING)
   if("TBB::tbb" IN_LIST _pfrt_shared_links)
     string(APPEND PFRT_DEBIAN_DEPENDS ", libtbb12")
   endif()
-  if("pfrt::xnnpack" IN_LIST _pfrt_shared_links)
+  # pfrt-bench compares the model's GEMM rate with XNNPACK's fully-connected operator.
+  if(TARGET pfrt-bench)
     string(APPEND PFRT_DEBIAN_DEPENDS ", libxnnpack0, libpthreadpool0, libcpuinfo0")
   endif()
   # pfrt-run and pfrt-bench decode images (stb) and read gzip'ed IDX files (zlib).

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu/kernels/kernels.hpp"
 #include "error.hpp"
 #include "model/model.hpp"
 #include "session/session.hpp"
@@ -86,7 +87,7 @@ TEST_CASE("cpu backend: sessions over one model on several threads give identica
   for (const std::vector<float>& r : results) CHECK(r == expected);
 }
 
-TEST_CASE("cpu backend: describe names the threads, the split and the ISA") {
+TEST_CASE("cpu backend: describe names the threads, the split, the ISA, the spin budget and the shared weights") {
   auto c = test::tiny_config();
   c.branches = 3;
   const auto model = test::make_model(c, 3);
@@ -96,7 +97,11 @@ TEST_CASE("cpu backend: describe names the threads, the split and the ISA") {
   CHECK(text.find("2 threads") != std::string::npos);
   CHECK(text.find("2 branch slots x 1 thread") != std::string::npos);
   CHECK(text.find("3 branches queued in index order") != std::string::npos);
-  CHECK(text.find("XNNPACK") != std::string::npos);
+  CHECK(text.find(std::string("(") + cpu::kernels::kernel_isa() + ")") != std::string::npos);
+  CHECK(text.find("spin " + std::to_string(core::kDefaultSpinUs) + " us") != std::string::npos);
+  CHECK(text.find("shared") != std::string::npos);
+  core::Session never(model, {"cpu", 2, 0, 0});
+  CHECK(never.describe().find("spin 0 us") != std::string::npos);
 }
 
 TEST_CASE("cpu backend: an affinity mask pins the run and leaves the caller as it was") {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cpu/kernels/kernels.hpp"
-#include "cpu/session_state.hpp"
+#include "cpu/stage_runner.hpp"
 #include "reference/ops.hpp"
 #include "support/test_models.hpp"
 

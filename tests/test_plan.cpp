@@ -54,11 +54,13 @@ ExecutionPlan make_plan(const format::ModelConfig& c, size_t batch, uint32_t thr
   return ExecutionPlan(c, options);
 }
 
+// Stages with the step at which their buffers are live: the stem is one step (its stages may
+// run row block by row block, at once), then the branch phase, the branch's stages, the head's.
 template <class F>
 void for_each_stage(const ExecutionPlan& p, F&& f) {
   uint32_t step = 0;
-  for (const Stage& s : p.stem()) f(s, step++);
-  ++step;  // the branch phase
+  for (const Stage& s : p.stem()) f(s, step);
+  step += 2;  // the stem, the branch phase
   for (const Stage& s : p.branch()) f(s, step++);
   for (const Stage& s : p.head()) f(s, step++);
 }
@@ -165,7 +167,7 @@ TEST_CASE("buffers used at the same step never overlap, and arena space is reuse
       l.last = used[id] ? std::max(l.last, step) : step;
       used[id] = true;
     };
-    uint32_t branch_phase = uint32_t(p.stem().size());
+    const uint32_t branch_phase = 1;
     for_each_stage(p, [&](const Stage& s, uint32_t step) {
       note(s.in.buffer, step);
       note(s.out.buffer, step);

@@ -1,6 +1,6 @@
-// An activation arena: one 64-byte aligned block carved into the buffers of a session (or of
-// one branch slot) by a layout pass. The layout is computed once per batch capacity; the block
-// grows (once) when a larger batch arrives and is otherwise reused, so runs do not allocate.
+// An activation arena: one zeroed, 64-byte aligned block that the execution plan carves into
+// buffers. It grows (once) when a larger batch is planned and is otherwise reused, so runs do
+// not allocate.
 #pragma once
 
 #include <cstddef>
@@ -10,24 +10,17 @@ namespace pfrt::cpu {
 
 class Arena {
  public:
-  // Starts a layout pass. With `measure` true, take() returns placeholders and only sizes are
-  // summed; then call commit() to allocate and run the same pass again with measure false.
-  void begin(bool measure);
-  // A buffer of `floats` floats, 64-byte aligned, followed by at least 64 bytes of slack that
-  // may be read (XNNPACK reads up to XNN_EXTRA_BYTES past an input).
-  float* take(size_t floats);
-  // Allocates (or grows to) the size the measuring pass summed.
-  void commit();
-  size_t bytes() const { return capacity_; }
+  // At least `floats` floats; the contents are not kept when it grows.
+  void reserve(size_t floats);
+  float* data() const { return block_.get(); }
+  size_t bytes() const { return floats_ * sizeof(float); }
 
  private:
   struct Free {
-    void operator()(char* p) const;
+    void operator()(float* p) const;
   };
-  std::unique_ptr<char, Free> block_;
-  size_t capacity_ = 0;
-  size_t offset_ = 0;
-  bool measure_ = true;
+  std::unique_ptr<float, Free> block_;
+  size_t floats_ = 0;
 };
 
 }  // namespace pfrt::cpu

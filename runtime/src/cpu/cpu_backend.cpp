@@ -1,7 +1,6 @@
 #include "cpu/cpu_backend.hpp"
 
 #include "cpu/cpu_session.hpp"
-#include "cpu/fully_connected.hpp"
 
 namespace pfrt::cpu {
 
@@ -10,7 +9,6 @@ namespace {
 class CpuBackend final : public core::Backend {
  public:
   const char* name() const override { return "cpu"; }
-  std::string unavailable_reason() const override { return xnnpack_init_error(); }
   std::unique_ptr<core::BackendSession> create_session(std::shared_ptr<const core::Model> model,
                                                        const core::BackendOptions& options) const override {
     return std::make_unique<CpuSession>(std::move(model), options);

@@ -1,4 +1,5 @@
-// The cpu backend: XNNPACK GEMMs, own kernels, branches running concurrently on oneTBB.
+// The cpu backend: pfrt's packed GEMM and own kernels, branches running concurrently on oneTBB
+// with a team of helper threads per branch slot.
 #pragma once
 
 #include "backend/backend.hpp"

@@ -1,6 +1,8 @@
-// A cpu-backend session: XNNPACK operators with the model's weights packed once, branch slots
-// (thread pools + arenas) sized by the planner, and the run: stem on every slot, branches as
-// slot tasks in index order, then merge, pooling and head on the calling thread.
+// A cpu-backend session: the execution plan run on branch slots. Each slot is one thread of a
+// oneTBB arena (the caller's included) plus a team of helpers (worker_team.hpp) when the
+// session has more threads than branches; each slot has the plan's slot arena. A run: the stem
+// split over the slots, branches taken in index order by whichever slot is free, then merge
+// and head on the calling thread. The GEMM weights are packed once per model and shared.
 #pragma once
 
 #include <sched.h>
@@ -11,9 +13,12 @@
 #include <vector>
 
 #include "backend/backend.hpp"
-#include "plan/thread_plan.hpp"
-#include "cpu/session_state.hpp"
+#include "cpu/arena.hpp"
+#include "cpu/packed_model.hpp"
 #include "cpu/slot_runner.hpp"
+#include "cpu/stage_runner.hpp"
+#include "cpu/worker_team.hpp"
+#include "plan/execution_plan.hpp"
 
 namespace pfrt::cpu {
 
@@ -24,32 +29,37 @@ class CpuSession final : public core::BackendSession {
 
   core::RunStatus run(const core::RunRequest& request, const core::RunControl& control,
                       core::RunProfile& profile) override;
-  std::string describe() const override { return description_; }
+  std::string describe() const override;
+
+  const plan::ExecutionPlan& plan() const { return plan_; }
+  // Bytes of the packed weights (shared with the model's other sessions) and of this
+  // session's own activation arenas.
+  size_t packed_bytes() const { return packed_->bytes(); }
+  size_t arena_bytes() const;
 
  private:
-  void reserve(size_t batch);                 // arenas for batches up to `batch` (grows once)
-  void layout(size_t batch);                  // one layout pass over every arena
+  struct Slot {
+    std::unique_ptr<WorkerTeam> team;
+    Arena arena;
+  };
+
+  void reserve(size_t batch);  // plan and arenas for batches up to `batch` (grows once)
+  plan::Memory memory(const core::RunRequest& request, uint32_t slot);
   void stem(const core::RunRequest& request);
-  void run_branches(const core::RunRequest& request, const core::RunControl& control, core::RunProfile& profile);
   void branch_loop(uint32_t slot, const core::RunRequest& request, const core::RunControl& control,
                    core::RunProfile& profile);
-  void head(const core::RunRequest& request, uint32_t branches);
   void stop(core::StopReason why);
 
   std::shared_ptr<const core::Model> model_;
-  plan::ThreadPlan plan_;
+  core::BackendOptions options_;
   bool pin_ = false;
   cpu_set_t cpus_;
+  plan::ExecutionPlan plan_;
+  std::shared_ptr<const PackedModel> packed_;
+  std::unique_ptr<StageRunner> stages_;
   std::vector<Slot> slots_;
   std::unique_ptr<SlotRunner> runner_;
-  std::vector<std::vector<BlockOps>> ops_;  // [branch][block]
-  FullyConnected head_op_;
-  std::string description_;
-
-  Arena arena_;  // session-wide buffers, batch x ...
-  size_t capacity_ = 0;
-  float *patches_ = nullptr, *stem_out_ = nullptr, *x0_ = nullptr, *pooled_ = nullptr;
-  float *merged_ = nullptr, *merged_normed_ = nullptr;
+  Arena session_arena_;
 
   // Per run: which branches finished, the next branch to launch, why the run stopped.
   std::vector<char> finished_;

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "cuda/shared_cache.hpp"
+#include "backend/shared_cache.hpp"
 #include "format/model_spec.hpp"
 
 namespace pfrt::cuda {
@@ -87,7 +87,7 @@ std::shared_ptr<const DeviceWeights> shared_device_weights(const std::shared_ptr
                                                           int device) {
   // Keyed by the model's address: a session holds both its model and these weights, so while
   // an entry is alive its model is too and the address cannot be reused by another model.
-  static SharedCache<std::pair<const core::Model*, int>, const DeviceWeights> cache;
+  static core::SharedCache<std::pair<const core::Model*, int>, const DeviceWeights> cache;
   return cache.get({model.get(), device}, [&] { return std::make_shared<const DeviceWeights>(*model); });
 }
 

@@ -284,14 +284,15 @@ void note_use(std::vector<Lifetime>& lives, std::vector<bool>& seen, const Stage
   }
 }
 
-// Offsets for the buffers of `arena`, from their uses in `steps` (stages in execution order,
-// with extra uses given as (buffer, step)).
-size_t place(std::vector<Buffer>& buffers, Arena arena, const std::vector<const Stage*>& steps,
+// Offsets for the buffers of `arena`, from their uses in `steps` (groups of stages in
+// execution order: the buffers of one group are live together), with extra uses given as
+// (buffer, step).
+size_t place(std::vector<Buffer>& buffers, Arena arena, const std::vector<std::vector<const Stage*>>& steps,
              const std::vector<std::pair<BufferId, uint32_t>>& extra_uses) {
   std::vector<Lifetime> lives(buffers.size());
   std::vector<bool> seen(buffers.size(), false);
   for (uint32_t step = 0; step < steps.size(); ++step) {
-    if (steps[step] != nullptr) note_use(lives, seen, *steps[step], step);
+    for (const Stage* s : steps[step]) note_use(lives, seen, *s, step);
   }
   for (const auto& [id, step] : extra_uses) {
     lives[id].first = seen[id] ? std::min(lives[id].first, step) : step;
@@ -332,17 +333,19 @@ ExecutionPlan::ExecutionPlan(const ModelConfig& config, const PlanOptions& optio
   b.branch(branch_, x0, pooled);
   b.head(head_, pooled);
 
-  // Session arena: the stem's steps, one step for the whole branch phase (every branch reads x0
-  // and writes its pooled row while the others run), then the head's steps.
-  std::vector<const Stage*> session_steps;
-  for (const Stage& s : stem_) session_steps.push_back(&s);
+  // Session arena: the stem as one step (a backend may run its stages row block by row block,
+  // several blocks at once, so its buffers are live together), one step for the whole branch
+  // phase (every branch reads x0 and writes its pooled row while the others run), then the
+  // head's steps.
+  std::vector<std::vector<const Stage*>> session_steps(1);
+  for (const Stage& s : stem_) session_steps[0].push_back(&s);
   const uint32_t branch_phase = uint32_t(session_steps.size());
-  session_steps.push_back(nullptr);
-  for (const Stage& s : head_) session_steps.push_back(&s);
+  session_steps.emplace_back();
+  for (const Stage& s : head_) session_steps.push_back({&s});
   session_floats_ = place(buffers_, Arena::kSession, session_steps, {{x0.buffer, branch_phase}, {pooled.buffer, branch_phase}});
 
-  std::vector<const Stage*> slot_steps;
-  for (const Stage& s : branch_) slot_steps.push_back(&s);
+  std::vector<std::vector<const Stage*>> slot_steps;
+  for (const Stage& s : branch_) slot_steps.push_back({&s});
   slot_floats_ = place(buffers_, Arena::kSlot, slot_steps, {});
 }
 

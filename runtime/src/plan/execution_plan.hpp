@@ -7,7 +7,8 @@
 //     and values of every row but the query, attention, projection and MLP of row 0 only, and
 //     writes the branch's pooled row directly;
 //   - every intermediate buffer with its offset in one arena per kind (the session's arena; one
-//     arena per branch slot, all alike), space reused once a buffer is dead;
+//     arena per branch slot, all alike), space reused once a buffer is dead (the stem's buffers
+//     count as live together: a backend may split the stem into row blocks that run at once);
 //   - the branch schedule: which slot or stream runs which branch, in which order;
 // and the rule that picks the answer of a stopped run is in prefix_rule.hpp.
 //

@@ -1,14 +1,15 @@
 // One shared value per key while anyone holds it: the first get() creates it, later ones get
 // the same object, and once the last holder lets go the next get() creates it afresh. Used to
-// upload a model's weights once per device for all its sessions. Thread-safe; creation runs
-// under the lock, so two sessions starting together never create (upload) twice.
+// share what a backend prepares from a model (packed or uploaded weights) among all its
+// sessions. Thread-safe; creation runs under the lock, so two sessions starting together never
+// create (pack, upload) twice.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
 
-namespace pfrt::cuda {
+namespace pfrt::core {
 
 template <class Key, class Value>
 class SharedCache {
@@ -37,4 +38,4 @@ class SharedCache {
   std::map<Key, std::weak_ptr<Value>> entries_;
 };
 
-}  // namespace pfrt::cuda
+}  // namespace pfrt::core

@@ -1,0 +1,40 @@
+// A model's GEMM weights packed for the cpu backend's kernel, once per model: every session of
+// the model shares them read-only (N camera streams on one model hold one copy, not N). One
+// PackedLinear per linear layer of the execution plan: global layers (stem, head) once,
+// branch layers once per branch.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cpu/packed_linear.hpp"
+#include "model/model.hpp"
+#include "plan/execution_plan.hpp"
+
+namespace pfrt::cpu {
+
+class PackedModel {
+ public:
+  PackedModel(const core::Model& model, const std::vector<plan::LinearLayer>& layers);
+
+  // The packed layer `layer` of the plan's linear layers, for branch `branch` (ignored for the
+  // stem and head).
+  const PackedLinear& layer(uint32_t layer, uint32_t branch) const {
+    return layers_[size_t{branch_base_[layer]} + (per_branch_[layer] ? size_t{branch} : 0)];
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  std::vector<PackedLinear> layers_;
+  std::vector<uint32_t> branch_base_;  // per plan layer: its first entry in layers_
+  std::vector<bool> per_branch_;
+  size_t bytes_ = 0;
+};
+
+// The packed weights of `model` for the plan's layers (which depend on the model's config
+// only), made by the first session that asks and shared with the later ones while any holds
+// them.
+std::shared_ptr<const PackedModel> shared_packed_model(const std::shared_ptr<const core::Model>& model,
+                                                       const std::vector<plan::LinearLayer>& layers);
+
+}  // namespace pfrt::cpu

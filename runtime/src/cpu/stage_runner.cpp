@@ -1,0 +1,230 @@
+#include "cpu/stage_runner.hpp"
+
+#include <algorithm>
+
+#include "cpu/kernels/kernels.hpp"
+#include "error.hpp"
+
+namespace pfrt::cpu {
+
+using format::ModelConfig;
+using plan::Op;
+using plan::Stage;
+using plan::View;
+
+namespace {
+
+constexpr size_t kLineFloats = 16;  // scratch pieces start on 64-byte lines
+
+size_t whole_lines(size_t floats) { return (floats + kLineFloats - 1) / kLineFloats * kLineFloats; }
+
+// Runs fn(first, count) over the rows [0, rows) in one tile per team thread.
+template <typename Fn>
+void for_row_tiles(WorkerTeam& team, size_t rows, const Fn& fn) {
+  const size_t threads = team.threads();
+  if (threads <= 1 || rows <= 1) return fn(size_t{0}, rows);
+  const size_t tile = (rows + threads - 1) / threads;
+  team.for_each((rows + tile - 1) / tile, [&](size_t t) { fn(t * tile, std::min(rows, (t + 1) * tile) - t * tile); });
+}
+
+// One attention stage in two passes over the team: the keys of every (image, head) are
+// prepared once, then blocks of query rows of every (image, head) are answered, so that even
+// one image of three heads keeps every thread busy.
+struct AttentionWork {
+  const float* q;
+  size_t q_image;  // floats between images' query rows (their rows are `stride` apart)
+  const float* k;  // keys; values `inner` floats after them; rows `stride` apart
+  size_t kv_image, stride;
+  float* out;
+  size_t out_image, out_stride;
+  size_t tokens, heads, head_dim, queries;
+  size_t blocks, rows_per_block;  // queries split into `blocks` blocks of rows_per_block rows
+  float* keys;                    // keys_floats per (image, head)
+  size_t keys_floats;
+  float* scores;                  // scores_floats per work item
+  size_t scores_floats;
+};
+
+void attention_keys_item(const AttentionWork& w, size_t pair) {
+  const size_t image = pair / w.heads, head = pair % w.heads;
+  kernels::attention_keys(w.k + image * w.kv_image + head * w.head_dim, w.stride, w.tokens, w.head_dim,
+                          w.keys + pair * w.keys_floats);
+}
+
+void attention_queries_item(const AttentionWork& w, size_t item) {
+  const size_t inner = w.heads * w.head_dim;
+  const size_t pair = item / w.blocks, block = item % w.blocks;
+  const size_t image = pair / w.heads, head = pair % w.heads;
+  const size_t first = block * w.rows_per_block;
+  if (first >= w.queries) return;
+  const size_t rows = std::min(w.rows_per_block, w.queries - first);
+  const float* v = w.k + image * w.kv_image + inner + head * w.head_dim;
+  kernels::attention_queries(w.q + image * w.q_image + first * w.stride + head * w.head_dim,
+                             w.keys + pair * w.keys_floats, v, w.stride, w.tokens, w.head_dim, rows,
+                             w.out + image * w.out_image + first * w.out_stride + head * w.head_dim, w.out_stride,
+                             w.scores + item * w.scores_floats);
+}
+
+}  // namespace
+
+size_t attention_scratch_floats(const plan::AttentionShape& s) {
+  const size_t pairs = s.batch * s.heads;
+  return pairs * whole_lines(kernels::attention_keys_floats(s.tokens, s.head_dim)) +
+         attention_items(s.threads, pairs) * whole_lines(kernels::attention_scores_floats(s.tokens, s.head_dim));
+}
+
+size_t query_blocks(size_t threads, size_t pairs, size_t queries) {
+  if (threads <= 1 || pairs == 0) return 1;
+  const size_t wanted = (8 * threads + pairs - 1) / pairs, most = std::max<size_t>(1, queries / 8);
+  return std::max<size_t>(1, std::min(wanted, most));
+}
+
+void StageRunner::linear(const Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
+                         WorkerTeam& team) const {
+  const PackedLinear& layer = packed_.layer(s.linear, branch);
+  const size_t xs = s.in.matrix_stride(), ys = s.out.matrix_stride(), rs = s.has_aux ? s.aux.matrix_stride() : 0;
+  const float* x = plan::locate(plan_, memory, s.in, branch) + first_row * xs;
+  float* y = plan::locate(plan_, memory, s.out, branch) + first_row * ys;
+  const float* residual = s.has_aux ? plan::locate(plan_, memory, s.aux, branch) + first_row * rs : nullptr;
+  Activation activation = Activation::kNone;
+  if (s.activation == plan::Activation::kGelu) {
+    activation = model_.config().gelu == format::Gelu::kErf ? Activation::kGeluErf : Activation::kGeluTanh;
+  }
+  const GemmTiling tiling = gemm_tiling(rows, layer.panels(), layer.rows_per_tile(), team.threads());
+  team.for_each(tiling.items(), [&](size_t i) {
+    const GemmItem item = tiling.item(i);
+    LinearEpilogue epilogue;
+    epilogue.activation = activation;
+    epilogue.residual = residual != nullptr ? residual + item.row_begin * rs : nullptr;
+    epilogue.residual_stride = rs;
+    layer.run(item.row_end - item.row_begin, x + item.row_begin * xs, xs, y + item.row_begin * ys, ys,
+              item.panel_begin, item.panel_end, epilogue);
+  });
+}
+
+void StageRunner::layer_norm(const Stage& s, const plan::Memory& memory, size_t n, uint32_t branch,
+                             WorkerTeam& team) const {
+  const ModelConfig& c = model_.config();
+  const core::ModelWeights& w = model_.weights();
+  const float* x = plan::locate(plan_, memory, s.in, branch);
+  float* y = plan::locate(plan_, memory, s.out, branch);
+  const float* gamma = plan::resolve(w, s.gamma, branch);
+  const float* beta = plan::resolve(w, s.beta, branch);
+  const size_t d = s.in.cols;  // dense rows (the plan's tests check)
+  for_row_tiles(team, n * s.in.rows, [&](size_t first, size_t count) {
+    kernels::layer_norm(x + first * d, d, count, d, gamma, beta, c.layernorm_eps, y + first * d, d);
+  });
+}
+
+void StageRunner::attention(const Stage& s, const plan::Memory& memory, size_t n, uint32_t branch,
+                            WorkerTeam& team) const {
+  const ModelConfig& c = model_.config();
+  // The kernels read queries and values with one row stride: true of the QKV output, and
+  // irrelevant for one query row per image.
+  if (s.in.rows > 1 && s.in.row_stride != s.aux.row_stride) {
+    core::fail(PFRT_INTERNAL_ERROR, "cpu backend: attention queries and keys with different row strides");
+  }
+  const size_t pairs = n * c.heads, tokens = s.aux.rows, queries = s.in.rows;
+  const size_t blocks = query_blocks(team.threads(), pairs, queries);
+  plan::View scratch;
+  scratch.buffer = s.scratch;
+  float* keys = plan::locate(plan_, memory, scratch, branch);
+  const size_t keys_floats = whole_lines(kernels::attention_keys_floats(tokens, c.head_dim));
+  const AttentionWork work{plan::locate(plan_, memory, s.in, branch),
+                           s.in.image_stride,
+                           plan::locate(plan_, memory, s.aux, branch),
+                           s.aux.image_stride,
+                           s.aux.row_stride,
+                           plan::locate(plan_, memory, s.out, branch),
+                           s.out.image_stride,
+                           s.out.row_stride,
+                           tokens,
+                           c.heads,
+                           c.head_dim,
+                           queries,
+                           blocks,
+                           (queries + blocks - 1) / blocks,
+                           keys,
+                           keys_floats,
+                           keys + pairs * keys_floats,
+                           whole_lines(kernels::attention_scores_floats(tokens, c.head_dim))};
+  team.for_each(pairs, [&](size_t pair) { attention_keys_item(work, pair); });
+  team.for_each(pairs * blocks, [&](size_t item) { attention_queries_item(work, item); });
+}
+
+void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, uint32_t prefix,
+                      WorkerTeam& team) const {
+  const ModelConfig& c = model_.config();
+  switch (s.op) {
+    case Op::kLinear:
+      return linear(s, memory, branch, 0, n * s.in.rows, team);
+    case Op::kLayerNorm:
+      return layer_norm(s, memory, n, branch, team);
+    case Op::kAttention:
+      return attention(s, memory, n, branch, team);
+    case Op::kAdd: {
+      const float* a = plan::locate(plan_, memory, s.in, branch);
+      const float* b = plan::locate(plan_, memory, s.aux, branch);
+      float* y = plan::locate(plan_, memory, s.out, branch);
+      for (size_t r = 0; r < n * s.in.rows; ++r) {
+        kernels::add(a + r * s.in.matrix_stride(), b + r * s.aux.matrix_stride(), y + r * s.out.matrix_stride(),
+                     s.out.cols);
+      }
+      return;
+    }
+    case Op::kMeanRows: {
+      const float* x = plan::locate(plan_, memory, s.in, branch);
+      float* y = plan::locate(plan_, memory, s.out, branch);
+      for (size_t i = 0; i < n; ++i) {
+        kernels::mean_rows(x + i * s.in.image_stride, s.in.rows, s.in.cols, y + i * s.out.image_stride);
+      }
+      return;
+    }
+    case Op::kMerge: {
+      float* y = plan::locate(plan_, memory, s.out, branch);
+      const size_t count = n * s.out.cols;  // one dense row per image, in and out
+      std::fill(y, y + count, 0.0f);
+      for (uint32_t b = 0; b < prefix; ++b) {
+        const float weight = c.merge_weights.empty() ? 1.0f : c.merge_weights[b];
+        kernels::accumulate(plan::locate(plan_, memory, s.in, b), weight, y, count);
+      }
+      return;
+    }
+    case Op::kGatherPatches:
+    case Op::kAssembleTokens:
+      break;  // the stem's, run by run_stem
+  }
+  core::fail(PFRT_INTERNAL_ERROR, std::string("cpu backend: stage '") + plan::to_string(s.op) +
+                                      "' outside the stem");
+}
+
+void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, size_t count, bool class_rows,
+                           WorkerTeam& team) const {
+  const ModelConfig& c = model_.config();
+  const core::ModelWeights& w = model_.weights();
+  const std::vector<Stage>& stem = plan_.stem();
+  if (stem.size() != 3 || stem[0].op != Op::kGatherPatches || stem[1].op != Op::kLinear ||
+      stem[2].op != Op::kAssembleTokens) {
+    core::fail(PFRT_INTERNAL_ERROR, "cpu backend: the plan's stem is not gather, embedding, tokens");
+  }
+  const Stage &gather = stem[0], &embed = stem[1], &tokens = stem[2];
+  const size_t patch_dim = gather.out.cols, d = tokens.out.cols, per_image = gather.out.rows;
+  float* patches = plan::locate(plan_, memory, gather.out);
+  kernels::gather_patches(memory.input, c.channels, c.image_size, c.patch_size, first, count,
+                          patches + first * patch_dim);
+  linear(embed, memory, 0, first, count, team);
+  // x0 = [cls + pos[0]; embedding + pos[1..]].
+  const float* embedded = plan::locate(plan_, memory, tokens.in);
+  float* x0 = plan::locate(plan_, memory, tokens.out);
+  const float* pos = plan::resolve(w, tokens.pos, 0);
+  for (size_t row = first; row < first + count; ++row) {
+    const size_t image = row / per_image, p = row % per_image;
+    kernels::add(embedded + row * d, pos + (1 + p) * d, x0 + image * tokens.out.image_stride + (1 + p) * d, d);
+  }
+  if (class_rows) {
+    const float* cls = plan::resolve(w, tokens.cls, 0);
+    for (size_t i = 0; i < n; ++i) kernels::add(cls, pos, x0 + i * tokens.out.image_stride, d);
+  }
+}
+
+}  // namespace pfrt::cpu

@@ -1,0 +1,55 @@
+// How the cpu backend runs a stage of the execution plan: pfrt's packed GEMM for linear layers
+// (weights shared by the model's sessions), its own kernels for the rest, each stage split over
+// the team of the branch slot that runs it. What runs, where its operands live and in which
+// order is the plan's; this file only computes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu/packed_model.hpp"
+#include "cpu/worker_team.hpp"
+#include "model/model.hpp"
+#include "plan/execution_plan.hpp"
+
+namespace pfrt::cpu {
+
+// The attention kernels' scratch for a stage of that shape (PlanOptions::attention_scratch):
+// the prepared keys of every (image, head), then a row of scores per work item.
+size_t attention_scratch_floats(const plan::AttentionShape& shape);
+
+// Query blocks per (image, head) when `pairs` (image, head) pairs attend with `queries` rows
+// each on `threads` threads: enough work items to balance the team (about 8 per thread), none
+// shorter than 8 rows. pairs x blocks never exceeds attention_items(threads, pairs).
+size_t query_blocks(size_t threads, size_t pairs, size_t queries);
+inline size_t attention_items(size_t threads, size_t pairs) { return pairs + (threads > 1 ? 8 * threads : 0); }
+
+class StageRunner {
+ public:
+  StageRunner(const plan::ExecutionPlan& plan, const core::Model& model, const PackedModel& packed)
+      : plan_(plan), model_(model), packed_(packed) {}
+
+  // Stage `s` for n images on `team`; `branch` selects a branch stage's weights and pooled
+  // row, `prefix` the branches a merge sums.
+  void run(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, uint32_t prefix,
+           WorkerTeam& team) const;
+
+  // The stem (gather, patch embedding, tokens) for patch rows [first, first + count) of the
+  // batch's n x N patch rows: the stem is split over the slots, each slot's team splitting its
+  // share again. `class_rows`: also write every image's class-token row.
+  void run_stem(const plan::Memory& memory, size_t n, size_t first, size_t count, bool class_rows,
+                WorkerTeam& team) const;
+
+ private:
+  // Rows [first_row, first_row + rows) of a linear stage's matrices.
+  void linear(const plan::Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
+              WorkerTeam& team) const;
+  void layer_norm(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, WorkerTeam& team) const;
+  void attention(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, WorkerTeam& team) const;
+
+  const plan::ExecutionPlan& plan_;
+  const core::Model& model_;
+  const PackedModel& packed_;
+};
+
+}  // namespace pfrt::cpu
