@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -441,4 +442,58 @@ TEST_CASE("worker team: helpers are pinned when asked, and starved helpers do no
     WorkerTeam team(7, 0);
     CHECK(regions_ok(team, 1000));
   }
+}
+
+TEST_CASE("inactive helpers take no item and sleep; raising the count brings them back") {
+  Team t(3, 100000);  // helpers would spin for 0.1 s if they were active
+  t.team->set_active_helpers(1);
+  CHECK(t.team->active_threads() == 2);
+  std::set<std::thread::id> seen;
+  std::atomic<uint32_t> busy{0};
+  std::mutex lock;
+  const auto record = [&](size_t) {
+    busy.fetch_add(1);
+    std::this_thread::sleep_for(std::chrono::microseconds(300));  // long enough for every awake helper to join
+    std::lock_guard<std::mutex> guard(lock);
+    seen.insert(std::this_thread::get_id());
+  };
+  for (int region = 0; region < 20; ++region) t.team->for_each(16, record);
+  CHECK(seen.size() <= 2);  // the leader and one helper at most
+  CHECK(busy.load() == 20u * 16u);
+  // Two of the three helpers are inactive: asleep although the spin budget is long.
+  const auto asleep = [&] {
+    return std::count_if(t.helpers.begin(), t.helpers.end(), [](pid_t id) { return thread_state(id) == 'S'; }) >= 2;
+  };
+  CHECK(eventually(std::chrono::milliseconds(2000), asleep));
+  t.team->set_active_helpers(0);
+  seen.clear();
+  for (int region = 0; region < 5; ++region) t.team->for_each(8, record);
+  CHECK(seen.size() == 1);
+  CHECK(*seen.begin() == std::this_thread::get_id());
+  t.team->set_active_helpers(99);  // clamped to the team's three
+  CHECK(t.team->active_helpers() == 3);
+  seen.clear();
+  for (int region = 0; region < 50 && seen.size() < 2; ++region) t.team->for_each(16, record);
+  CHECK(seen.size() >= 2);  // helpers take part again
+}
+
+TEST_CASE("a helper that holds the leader up far longer than items take is reported as a stall, once") {
+  Team t(1, 1000);
+  std::atomic<bool> slow{false};
+  const std::thread::id leader = std::this_thread::get_id();
+  const auto item = [&](size_t) {
+    // A helper's item that takes 20 ms: the helper lost its core in the middle of it.
+    if (slow.load() && std::this_thread::get_id() != leader) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+  for (int region = 0; region < 20; ++region) t.team->for_each(64, item);
+  t.team->take_stall();  // (quick items: no stall, unless this loaded machine preempted the helper)
+  slow.store(true);
+  bool stalled = false;
+  // The helper may not claim an item in a given region; within a few it does.
+  for (int region = 0; region < 200 && !stalled; ++region) {
+    t.team->for_each(64, item);
+    stalled = t.team->take_stall();
+  }
+  CHECK(stalled);
+  CHECK_FALSE(t.team->take_stall());  // taking it clears it
 }

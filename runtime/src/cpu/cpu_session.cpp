@@ -31,7 +31,7 @@ std::string mib(size_t bytes) {
 }  // namespace
 
 CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::BackendOptions& options)
-    : model_(std::move(model)), options_(options) {
+    : model_(std::move(model)), options_(options), governor_(options.threads) {
   CPU_ZERO(&cpus_);
   if (options.affinity_mask != 0) {
     cpus_ = usable_cpus(options.affinity_mask);
@@ -46,6 +46,7 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
   }
   runner_ = std::make_unique<SlotRunner>(plan_.slots(), pin_, cpus_);
   finished_.assign(model_->config().branches, 0);
+  slot_ms_.assign(plan_.slots(), 0.0);
   reserve(1);
 }
 
@@ -56,7 +57,7 @@ std::string CpuSession::describe() const {
                      std::to_string(options_.threads) + (options_.threads == 1 ? " thread: " : " threads: ") +
                      plan_.describe();
   text += "; idle threads spin " + std::to_string(options_.spin_us) + " us; weights packed once per model (" +
-          mib(packed_->bytes()) + ", shared)";
+          mib(packed_->bytes()) + ", shared); fewer threads while other processes take the cores";
   if (pin_) text += ", pinned to " + describe_mask(options_.affinity_mask);
   return text;
 }
@@ -78,42 +79,78 @@ plan::Memory CpuSession::memory(const core::RunRequest& r, uint32_t slot) {
   return plan::Memory{r.input, r.logits, session_arena_.data(), slots_[slot].arena.data()};
 }
 
+namespace {
+
+// Whether the longest of equal pieces of work took far longer than the quickest: 3 times, and
+// 0.2 ms more (uneven helper counts make up to 1.5x; a preempted thread, milliseconds).
+bool straggled(double quickest_ms, double longest_ms) { return longest_ms > 3.0 * quickest_ms + 0.2; }
+
+}  // namespace
+
+template <class F>
+bool CpuSession::on_slots(uint32_t count, const F& fn) {
+  runner_->for_each(count, [&](uint32_t slot) {
+    const Clock::time_point start = Clock::now();
+    fn(slot);
+    slot_ms_[slot] = core::elapsed_ms(start, Clock::now());
+  });
+  if (count < 2) return false;
+  const auto [quickest, longest] = std::minmax_element(slot_ms_.begin(), slot_ms_.begin() + count);
+  return straggled(*quickest, *longest);
+}
+
 core::RunStatus CpuSession::run(const core::RunRequest& request, const core::RunControl& control,
                                 core::RunProfile& profile) {
   ScopedAffinity pinned(pin_, cpus_);
   if (request.batch > plan_.batch()) reserve(request.batch);
+  // The threads this run uses, split as plan_threads would split them.
+  const uint32_t branches = model_->config().branches, threads = governor_.threads();
+  const uint32_t slots = plan::slot_count(threads, branches);
+  for (uint32_t s = 0; s < slots_.size(); ++s) {
+    const uint32_t slot_threads = plan::threads_of_slot(threads, branches, s);
+    slots_[s].team->set_active_helpers(slot_threads > 0 ? slot_threads - 1 : 0);
+  }
 
   const Clock::time_point start = Clock::now();
-  stem(request);
+  bool stalled = stem(request, slots);
   const Clock::time_point stem_done = Clock::now();
   profile.stem_ms += core::elapsed_ms(start, stem_done);
 
   std::fill(finished_.begin(), finished_.end(), 0);
   next_branch_.store(0);
   stopped_.store(int(StopReason::kNone));
-  runner_->for_each(std::min(plan_.slots(), request.branches),
+  runner_->for_each(std::min(slots, request.branches),
                     [&](uint32_t slot) { branch_loop(slot, request, control, profile); });
   const Clock::time_point branches_done = Clock::now();
   profile.branches_ms += core::elapsed_ms(stem_done, branches_done);
 
   const uint32_t prefix = plan::finished_prefix(request.branches, [&](uint32_t b) { return finished_[b] != 0; });
+  // Branches are equal work: one far slower than another ran on a preempted thread.
+  if (prefix >= 2) {
+    const auto [quickest, longest] = std::minmax_element(profile.branch_ms.begin(), profile.branch_ms.begin() + prefix);
+    stalled = stalled || straggled(*quickest, *longest);
+  }
   const core::RunStatus status =
       plan::settle(StopReason(stopped_.load()), prefix, request.branches, control.best_prefix_on_deadline);
-  if (status.branches_used == 0) return status;
-  const plan::Memory m = memory(request, 0);
-  for (const plan::Stage& s : plan_.head()) {
-    stages_->run(s, m, request.batch, 0, status.branches_used, *slots_[0].team);
+  if (status.branches_used > 0) {
+    const plan::Memory m = memory(request, 0);
+    for (const plan::Stage& s : plan_.head()) {
+      stages_->run(s, m, request.batch, 0, status.branches_used, *slots_[0].team);
+    }
   }
-  profile.head_ms += core::elapsed_ms(branches_done, Clock::now());
+  const Clock::time_point end = Clock::now();
+  if (status.branches_used > 0) profile.head_ms += core::elapsed_ms(branches_done, end);
+  for (Slot& s : slots_) stalled = s.team->take_stall() || stalled;
+  governor_.after_run(stalled, end);
   return status;
 }
 
-// The stem's patch rows split evenly over the slots, each slot's team splitting its share.
-void CpuSession::stem(const core::RunRequest& r) {
+// The stem's patch rows split evenly over the slots in use, each slot's team splitting its
+// share; whether a slot straggled.
+bool CpuSession::stem(const core::RunRequest& r, uint32_t slots) {
   const size_t total = r.batch * model_->config().patches();
-  const uint32_t slots = plan_.slots();
   const size_t share = (total + slots - 1) / slots;
-  runner_->for_each(slots, [&](uint32_t s) {
+  return on_slots(slots, [&](uint32_t s) {
     const size_t first = std::min(total, s * share), count = std::min(total, first + share) - first;
     stages_->run_stem(memory(r, s), r.batch, first, count, s == 0, *slots_[s].team);
   });

@@ -3,6 +3,8 @@
 // session has more threads than branches; each slot has the plan's slot arena. A run: the stem
 // split over the slots, branches taken in index order by whichever slot is free, then merge
 // and head on the calling thread. The GEMM weights are packed once per model and shared.
+// While other processes take the cores, runs use fewer of the session's threads
+// (thread_governor.hpp): the split of plan_threads for that many, on the same slots.
 #pragma once
 
 #include <sched.h>
@@ -17,6 +19,7 @@
 #include "cpu/packed_model.hpp"
 #include "cpu/slot_runner.hpp"
 #include "cpu/stage_runner.hpp"
+#include "cpu/thread_governor.hpp"
 #include "cpu/worker_team.hpp"
 #include "plan/execution_plan.hpp"
 
@@ -36,6 +39,7 @@ class CpuSession final : public core::BackendSession {
   // session's own activation arenas.
   size_t packed_bytes() const { return packed_->bytes(); }
   size_t arena_bytes() const;
+  const ThreadGovernor& governor() const { return governor_; }
 
  private:
   struct Slot {
@@ -45,7 +49,11 @@ class CpuSession final : public core::BackendSession {
 
   void reserve(size_t batch);  // plan and arenas for batches up to `batch` (grows once)
   plan::Memory memory(const core::RunRequest& request, uint32_t slot);
-  void stem(const core::RunRequest& request);
+  // Runs fn(slot) for the first `count` of the slots in use, at once; returns whether one of
+  // them took far longer than the quickest (its thread was preempted: equal work, unequal time).
+  template <class F>
+  bool on_slots(uint32_t count, const F& fn);
+  bool stem(const core::RunRequest& request, uint32_t slots);
   void branch_loop(uint32_t slot, const core::RunRequest& request, const core::RunControl& control,
                    core::RunProfile& profile);
   void stop(core::StopReason why);
@@ -60,6 +68,8 @@ class CpuSession final : public core::BackendSession {
   std::vector<Slot> slots_;
   std::unique_ptr<SlotRunner> runner_;
   Arena session_arena_;
+  ThreadGovernor governor_;
+  std::vector<double> slot_ms_;  // per slot: its share's time in the last on_slots()
 
   // Per run: which branches finished, the next branch to launch, why the run stopped.
   std::vector<char> finished_;

@@ -201,28 +201,38 @@ void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint
 void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, size_t count, bool class_rows,
                            WorkerTeam& team) const {
   const ModelConfig& c = model_.config();
-  const core::ModelWeights& w = model_.weights();
   const std::vector<Stage>& stem = plan_.stem();
   if (stem.size() != 3 || stem[0].op != Op::kGatherPatches || stem[1].op != Op::kLinear ||
       stem[2].op != Op::kAssembleTokens) {
     core::fail(PFRT_INTERNAL_ERROR, "cpu backend: the plan's stem is not gather, embedding, tokens");
   }
   const Stage &gather = stem[0], &embed = stem[1], &tokens = stem[2];
+  const PackedLinear& layer = packed_.layer(embed.linear, 0);
   const size_t patch_dim = gather.out.cols, d = tokens.out.cols, per_image = gather.out.rows;
   float* patches = plan::locate(plan_, memory, gather.out);
-  kernels::gather_patches(memory.input, c.channels, c.image_size, c.patch_size, first, count,
-                          patches + first * patch_dim);
-  linear(embed, memory, 0, first, count, team);
-  // x0 = [cls + pos[0]; embedding + pos[1..]].
-  const float* embedded = plan::locate(plan_, memory, tokens.in);
+  float* embedded = plan::locate(plan_, memory, embed.out);
   float* x0 = plan::locate(plan_, memory, tokens.out);
-  const float* pos = plan::resolve(w, tokens.pos, 0);
-  for (size_t row = first; row < first + count; ++row) {
-    const size_t image = row / per_image, p = row % per_image;
-    kernels::add(embedded + row * d, pos + (1 + p) * d, x0 + image * tokens.out.image_stride + (1 + p) * d, d);
-  }
+  const float* pos = plan::resolve(model_.weights(), tokens.pos, 0);
+  // Blocks of whole register tiles, about two per thread. Each block is gathered, embedded and
+  // placed by one thread, so its patches (as large as the stem's weights: N x P*P*C) are
+  // multiplied where they were written, in that core's cache.
+  const size_t tile = layer.rows_per_tile(), threads = team.threads();
+  const size_t wanted = threads == 1 ? 1 : 2 * threads;
+  const size_t per_block = std::max(tile, (count + wanted * tile - 1) / (wanted * tile) * tile);
+  const size_t blocks = (count + per_block - 1) / per_block;
+  team.for_each(blocks, [&](size_t block) {
+    const size_t begin = first + block * per_block, rows = std::min(first + count, begin + per_block) - begin;
+    kernels::gather_patches(memory.input, c.channels, c.image_size, c.patch_size, begin, rows,
+                            patches + begin * patch_dim);
+    layer.run(rows, patches + begin * patch_dim, patch_dim, embedded + begin * d, d, 0, layer.panels());
+    // x0 = [cls + pos[0]; embedding + pos[1..]].
+    for (size_t row = begin; row < begin + rows; ++row) {
+      const size_t image = row / per_image, p = row % per_image;
+      kernels::add(embedded + row * d, pos + (1 + p) * d, x0 + image * tokens.out.image_stride + (1 + p) * d, d);
+    }
+  });
   if (class_rows) {
-    const float* cls = plan::resolve(w, tokens.cls, 0);
+    const float* cls = plan::resolve(model_.weights(), tokens.cls, 0);
     for (size_t i = 0; i < n; ++i) kernels::add(cls, pos, x0 + i * tokens.out.image_stride, d);
   }
 }

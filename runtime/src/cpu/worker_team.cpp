@@ -96,7 +96,8 @@ WorkerTeam::WorkerTeam(uint32_t helpers, uint32_t spin_us, const cpu_set_t* pin)
   if (pin != nullptr) pin_ = *pin;
   helpers_.reserve(helpers);
   try {
-    for (uint32_t i = 0; i < helpers; ++i) helpers_.emplace_back([this] { helper_loop(); });
+    active_.store(helpers, std::memory_order_relaxed);
+    for (uint32_t i = 0; i < helpers; ++i) helpers_.emplace_back([this, i] { helper_loop(i); });
   } catch (...) {  // a thread could not be started: stop those that were
     stop();
     throw;
@@ -109,9 +110,12 @@ void WorkerTeam::stop() {
   if (helpers_.empty()) return;
   stop_.store(true, std::memory_order_relaxed);
   // A new value of published_ (release: a helper that sees it sees stop_): spinning helpers
-  // leave their loop, and a helper about to sleep finds the word changed.
+  // leave their loop, and a helper about to sleep finds the word changed. Inactive helpers
+  // wake to a changed active_.
   published_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake(published_, INT_MAX);
+  active_.store(kClosed, std::memory_order_seq_cst);
+  futex_wake(active_, INT_MAX);
   for (std::thread& helper : helpers_) helper.join();
   helpers_.clear();
 }
@@ -141,6 +145,12 @@ void WorkerTeam::run(size_t items, Task task, void* context) {
   }
 }
 
+void WorkerTeam::set_active_helpers(uint32_t helpers) {
+  helpers = std::min(helpers, uint32_t(helpers_.size()));
+  const uint32_t before = active_.exchange(helpers, std::memory_order_seq_cst);
+  if (helpers > before) futex_wake(active_, INT_MAX);
+}
+
 void WorkerTeam::run_region(uint32_t items, Task task, void* context) {
   const uint32_t epoch = ++epoch_;
   const uint64_t open = uint64_t(epoch) << 32;
@@ -155,6 +165,7 @@ void WorkerTeam::run_region(uint32_t items, Task task, void* context) {
     futex_wake(published_, int(std::min(asleep, items - 1)));
   }
 
+  const auto start = std::chrono::steady_clock::now();
   uint32_t mine = 0;
   uint64_t c = open;
   while (uint32_t(c) < items) {
@@ -166,7 +177,14 @@ void WorkerTeam::run_region(uint32_t items, Task task, void* context) {
   }
   const bool finished = mine == 0 ? remaining_.load(std::memory_order_acquire) == 0
                                   : remaining_.fetch_sub(mine, std::memory_order_acq_rel) == mine;
-  if (!finished) leader_wait();
+  if (finished) return;
+  // Waiting for items that helpers claimed: about one item's time at most, unless the OS took
+  // a helper's core in the middle of one.
+  const auto waiting = std::chrono::steady_clock::now();
+  leader_wait();
+  const auto waited = std::chrono::steady_clock::now() - waiting;
+  const auto item = (waiting - start) / std::max(mine, 1u);
+  if (waited > 3 * item + std::chrono::microseconds(200)) stalled_ = true;
 }
 
 void WorkerTeam::leader_wait() {
@@ -178,11 +196,19 @@ void WorkerTeam::leader_wait() {
 
 void WorkerTeam::rest() { rest_.store(epoch_, std::memory_order_relaxed); }
 
-void WorkerTeam::helper_loop() {
+void WorkerTeam::helper_loop(uint32_t index) {
   if (pinned_) ::pthread_setaffinity_np(::pthread_self(), sizeof pin_, &pin_);
   for (;;) {
     const uint32_t seen = published_.load(std::memory_order_acquire);
     if (stop_.load(std::memory_order_relaxed)) return;
+    // An inactive helper sleeps on active_ (no spinning, no wake-ups meant for active ones)
+    // until the count includes it again or the team stops.
+    const uint32_t active = active_.load(std::memory_order_seq_cst);
+    if (index >= active) {
+      if (active == kClosed) return;
+      futex_wait(active_, active);
+      continue;
+    }
     work();
     idle_wait(seen);
   }

@@ -34,7 +34,24 @@ class WorkerTeam {
   WorkerTeam& operator=(const WorkerTeam&) = delete;
 
   uint32_t threads() const { return uint32_t(helpers_.size()) + 1; }
+  // Threads that take part in regions: the leader and the first active_helpers() helpers (the
+  // others sleep until set_active_helpers raises the count again).
+  uint32_t active_threads() const { return active_helpers() + 1; }
+  uint32_t active_helpers() const { return active_.load(std::memory_order_relaxed); }
   uint32_t spin_us() const { return spin_us_; }
+
+  // At most `helpers` helpers take part from the next region on (clamped to the team's). For
+  // running on fewer threads while other processes take the cores (thread_governor.hpp).
+  void set_active_helpers(uint32_t helpers);
+
+  // Whether, since the last call, the leader waited for a helper's item far longer than items
+  // take (more than 3 times the leader's own mean item time, plus 200 us): the helper was
+  // preempted in the middle of it. Clears the flag.
+  bool take_stall() {
+    const bool stalled = stalled_;
+    stalled_ = false;
+    return stalled;
+  }
 
   // Calls task(context, item) once for every item in [0, items), on the calling thread and
   // the helpers, and returns when every call has returned. `task` must not throw. One caller
@@ -57,7 +74,7 @@ class WorkerTeam {
 
   void run_region(uint32_t items, Task task, void* context);
   void leader_wait();             // returns once remaining_ == 0 (spin, then sleep)
-  void helper_loop();
+  void helper_loop(uint32_t index);
   void work();                    // a helper claims and runs items until none is left
   void idle_wait(uint32_t seen);  // a helper returns once published_ != seen (spin, then sleep)
   void stop();                    // stops and joins the helpers
@@ -72,6 +89,8 @@ class WorkerTeam {
   std::atomic<uint32_t> rest_{0};       // helpers that have seen epoch rest_ sleep without spinning
   std::atomic<uint32_t> sleepers_{0};   // helpers asleep or about to sleep on published_
   std::atomic<bool> stop_{false};
+  // Helpers with an index below it take part; the others sleep on it (futex word).
+  std::atomic<uint32_t> active_{0};
 
   // (epoch << 32) | next unclaimed item (kClosed: none may be claimed).
   alignas(64) std::atomic<uint64_t> claim_{kClosed};
@@ -83,6 +102,7 @@ class WorkerTeam {
 
   uint32_t spin_us_;
   uint32_t epoch_ = 0;  // the leader's copy of the current epoch
+  bool stalled_ = false;  // the leader's: see take_stall()
   bool pinned_;
   cpu_set_t pin_;
   std::vector<std::thread> helpers_;

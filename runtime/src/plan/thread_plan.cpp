@@ -4,13 +4,22 @@
 
 namespace pfrt::plan {
 
+uint32_t slot_count(uint32_t threads, uint32_t branches) { return std::max(1u, std::min(threads, branches)); }
+
+uint32_t threads_of_slot(uint32_t threads, uint32_t branches, uint32_t slot) {
+  threads = std::max(threads, 1u);
+  const uint32_t slots = slot_count(threads, branches);
+  if (slot >= slots) return 0;
+  return threads / slots + (slot < threads % slots ? 1 : 0);
+}
+
 ThreadPlan plan_threads(uint32_t threads, uint32_t branches) {
   ThreadPlan plan;
   plan.threads = std::max(threads, 1u);
   plan.branches = std::max(branches, 1u);
-  const uint32_t slots = std::min(plan.threads, plan.branches);
-  plan.slot_threads.assign(slots, plan.threads / slots);
-  for (uint32_t s = 0; s < plan.threads % slots; ++s) ++plan.slot_threads[s];
+  for (uint32_t s = 0; s < slot_count(plan.threads, plan.branches); ++s) {
+    plan.slot_threads.push_back(threads_of_slot(plan.threads, plan.branches, s));
+  }
   return plan;
 }
 

@@ -28,4 +28,9 @@ struct ThreadPlan {
 // threads >= 1, branches >= 1.
 ThreadPlan plan_threads(uint32_t threads, uint32_t branches);
 
+// The same split without building it (no allocation: for a run that uses fewer threads than
+// its session has): slots, and the threads of slot `slot` (0 past the last slot).
+uint32_t slot_count(uint32_t threads, uint32_t branches);
+uint32_t threads_of_slot(uint32_t threads, uint32_t branches, uint32_t slot);
+
 }  // namespace pfrt::plan
