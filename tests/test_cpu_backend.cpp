@@ -4,17 +4,21 @@
 // first and the full prefix with threads 3 and 8.
 // Tolerance: max |cpu - reference| <= 1e-4 * max(1, max |reference|) (as the PyTorch parity
 // test). Results must also be bitwise identical across thread counts and across sessions.
+// Also: describe(), pinning, and the packed weights shared by a model's sessions.
 #include <doctest/doctest.h>
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cpu/cpu_session.hpp"
 #include "cpu/kernels/kernels.hpp"
 #include "error.hpp"
 #include "model/model.hpp"
@@ -143,4 +147,52 @@ TEST_CASE("cpu backend: an affinity mask naming no usable CPU is a clear error")
     CHECK(what.find("affinity_mask") != std::string::npos);
     CHECK(what.find("CPUs " + std::to_string(unusable)) != std::string::npos);
   }
+}
+
+namespace {
+
+// Resident memory of this process (/proc/self/statm), in bytes.
+size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * size_t(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+TEST_CASE("cpu backend: sessions of one model share its packed weights; each adds only its activations") {
+  // Weights far larger than activations: 4 branches of D = 192, MLP 768 on 17 tokens.
+  format::ModelConfig c = test::deit_tiny_config(4, 1);
+  c.image_size = 64;
+  const auto model = test::make_model(c, 3);
+  const std::vector<float> input = test::random_floats(c.image_floats(), 4);
+  std::vector<float> logits(c.classes);
+  core::RunProfile profile;
+  profile.branch_ms.assign(c.branches, 0.0);
+  const auto run = [&](cpu::CpuSession& s) {
+    core::RunRequest r{input.data(), 1, c.branches, logits.data()};
+    s.run(r, core::RunControl{}, profile);
+  };
+  core::BackendOptions one_thread;
+  one_thread.threads = 1;  // no helper or oneTBB threads: only weights and activations count
+
+  const size_t before = resident_bytes();
+  std::vector<std::unique_ptr<cpu::CpuSession>> sessions;
+  sessions.push_back(std::make_unique<cpu::CpuSession>(model, one_thread));
+  run(*sessions[0]);
+  const size_t first = resident_bytes();
+  for (int i = 1; i < 4; ++i) {
+    sessions.push_back(std::make_unique<cpu::CpuSession>(model, one_thread));
+    run(*sessions.back());
+  }
+  const size_t all = resident_bytes();
+  const size_t packed = sessions[0]->packed_bytes(), activations = sessions[0]->arena_bytes();
+  INFO("packed weights " << packed << " B, activations " << activations << " B per session; resident +"
+                         << (first - before) << " B for the first session, +" << (all - first) << " B for 3 more");
+  REQUIRE(packed > 20 * activations);
+  CHECK(first - before >= packed);                       // the first session packs the weights
+  CHECK(all - first <= 3 * activations + 3 * 256 * 1024);  // the others add their activations (and bookkeeping)
+  CHECK(all - first < packed / 2);                        // and no weights: one more copy would be `packed`
+  for (const auto& s : sessions) CHECK(s->packed_bytes() == packed);
 }

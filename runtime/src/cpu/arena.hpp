@@ -4,7 +4,8 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
+
+#include "cpu/page_block.hpp"
 
 namespace pfrt::cpu {
 
@@ -12,15 +13,11 @@ class Arena {
  public:
   // At least `floats` floats; the contents are not kept when it grows.
   void reserve(size_t floats);
-  float* data() const { return block_.get(); }
-  size_t bytes() const { return floats_ * sizeof(float); }
+  float* data() const { return block_.floats(); }
+  size_t bytes() const { return block_.bytes(); }
 
  private:
-  struct Free {
-    void operator()(float* p) const;
-  };
-  std::unique_ptr<float, Free> block_;
-  size_t floats_ = 0;
+  PageBlock block_;
 };
 
 }  // namespace pfrt::cpu

@@ -19,17 +19,29 @@ constexpr size_t kAlign = 64;
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 }  // namespace
 
-void PackedLinear::Free::operator()(float* p) const { std::free(p); }
+void PackedLinear::Free::operator()(float* p) const {
+  if (owned) std::free(p);
+}
+
+size_t PackedLinear::storage_bytes(size_t in, size_t out) {
+  const size_t width = kernels::gemm_kernel().panel_width, panels = ceil_div(out, width);
+  return ceil_div((panels * in + panels) * width * sizeof(float), kAlign) * kAlign;
+}
 
 PackedLinear::PackedLinear(const float* weight, size_t in, size_t out, const float* bias)
-    : kernel_(&kernels::gemm_kernel()), in_(in), out_(out) {
+    : PackedLinear(weight, in, out, bias, nullptr) {}
+
+PackedLinear::PackedLinear(const float* weight, size_t in, size_t out, const float* bias, float* storage)
+    : kernel_(&kernels::gemm_kernel()), weights_(nullptr, Free{storage == nullptr}), in_(in), out_(out) {
   const size_t width = kernel_->panel_width;
   panels_ = ceil_div(out, width);
-  bytes_ = ceil_div((panels_ * in + panels_) * width * sizeof(float), kAlign) * kAlign;
+  bytes_ = storage_bytes(in, out);
   if (bytes_ == 0) return;
-  void* p = std::aligned_alloc(kAlign, bytes_);
-  if (p == nullptr) throw std::bad_alloc();
-  weights_.reset(static_cast<float*>(p));
+  if (storage == nullptr) {
+    storage = static_cast<float*>(std::aligned_alloc(kAlign, bytes_));
+    if (storage == nullptr) throw std::bad_alloc();
+  }
+  weights_.reset(storage);
   kernel_->pack(weight, in, out, bias, weights_.get(), weights_.get() + panels_ * in * width);
 }
 

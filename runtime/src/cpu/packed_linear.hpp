@@ -28,6 +28,11 @@ class PackedLinear {
   PackedLinear() = default;
   // bias: `out` floats, or null for none.
   PackedLinear(const float* weight, size_t in, size_t out, const float* bias);
+  // The same packed into `storage` (storage_bytes(in, out) bytes, 64-byte aligned), which the
+  // caller owns and keeps while this lives: the weights of many layers in one block.
+  PackedLinear(const float* weight, size_t in, size_t out, const float* bias, float* storage);
+  // Bytes the packed weights of an in -> out layer take (a multiple of 64).
+  static size_t storage_bytes(size_t in, size_t out);
   PackedLinear(PackedLinear&& other) noexcept;
   PackedLinear& operator=(PackedLinear&& other) noexcept;
   PackedLinear(const PackedLinear&) = delete;
@@ -55,6 +60,7 @@ class PackedLinear {
 
  private:
   struct Free {
+    bool owned = true;  // false: the caller's storage
     void operator()(float* p) const;
   };
   const kernels::GemmKernel* kernel_ = nullptr;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/packed_linear.hpp"
+#include "cpu/page_block.hpp"
 #include "model/model.hpp"
 #include "plan/execution_plan.hpp"
 
@@ -25,6 +26,7 @@ class PackedModel {
   size_t bytes() const { return bytes_; }
 
  private:
+  PageBlock storage_;  // every layer's packed weights, one block
   std::vector<PackedLinear> layers_;
   std::vector<uint32_t> branch_base_;  // per plan layer: its first entry in layers_
   std::vector<bool> per_branch_;
