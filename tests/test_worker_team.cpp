@@ -482,16 +482,24 @@ TEST_CASE("a helper that holds the leader up far longer than items take is repor
   std::atomic<bool> slow{false};
   const std::thread::id leader = std::this_thread::get_id();
   const auto item = [&](size_t) {
-    // A helper's item that takes 20 ms: the helper lost its core in the middle of it.
-    if (slow.load() && std::this_thread::get_id() != leader) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Items of 50 us (long enough for the helper to claim some); a helper's item of 20 ms
+    // when `slow`: the helper lost its core in the middle of it.
+    if (slow.load() && std::this_thread::get_id() != leader) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return;
+    }
+    const auto end = Clock::now() + std::chrono::microseconds(50);
+    while (Clock::now() < end) {
+    }
   };
-  for (int region = 0; region < 20; ++region) t.team->for_each(64, item);
-  t.team->take_stall();  // (quick items: no stall, unless this loaded machine preempted the helper)
+  for (int region = 0; region < 10; ++region) t.team->for_each(8, item);
+  t.team->take_stall();  // (50 us items: no stall, unless this loaded machine preempted the helper)
   slow.store(true);
   bool stalled = false;
   // The helper may not claim an item in a given region; within a few it does.
-  for (int region = 0; region < 200 && !stalled; ++region) {
-    t.team->for_each(64, item);
+  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  while (!stalled && Clock::now() < give_up) {
+    t.team->for_each(8, item);
     stalled = t.team->take_stall();
   }
   CHECK(stalled);
