@@ -45,9 +45,12 @@ bool reaped(pid_t pid) {
 
 // While it lives, the orphans of this process's children become its own (a subreaper), so
 // that the test can wait for them, reap them, and leave no zombie behind.
+// qemu-user (the cross builds' test runner) does not implement PR_SET_CHILD_SUBREAPER: there
+// the orphans cannot be watched, and the tests that need it say so and stop.
 struct AdoptOrphans {
-  AdoptOrphans() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+  AdoptOrphans() : works(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) {}
   ~AdoptOrphans() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+  const bool works;
 };
 
 // Whether an adopted orphan ends within the limit (reaped here); one still alive is killed.
@@ -143,6 +146,10 @@ TEST_CASE("background load: an exception unwinding past it kills its children") 
 
 TEST_CASE("background load: SIGTERM kills the children, then the process by the signal") {
   const AdoptOrphans adopt;
+  if (!adopt.works) {
+    MESSAGE("skipped: this system cannot make the test a subreaper (qemu-user?), so it cannot watch orphans");
+    return;
+  }
   std::vector<pid_t> pids;
   const int status = signalled_helper(2, SIGTERM, pids);
   CHECK(WIFSIGNALED(status));
@@ -152,6 +159,10 @@ TEST_CASE("background load: SIGTERM kills the children, then the process by the 
 
 TEST_CASE("background load: the children die with a SIGKILLed parent (PR_SET_PDEATHSIG)") {
   const AdoptOrphans adopt;
+  if (!adopt.works) {
+    MESSAGE("skipped: this system cannot make the test a subreaper (qemu-user?), so it cannot watch orphans");
+    return;
+  }
   std::vector<pid_t> pids;
   CHECK(WIFSIGNALED(signalled_helper(2, SIGKILL, pids)));
   for (pid_t pid : pids) CHECK(ends_within(pid, std::chrono::seconds(5)));
