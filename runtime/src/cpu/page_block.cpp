@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <new>
 #include <utility>
 
@@ -14,10 +16,31 @@ namespace pfrt::cpu {
 
 namespace {
 constexpr size_t kHugePage = size_t{2} << 20;
+
+// Under AddressSanitizer blocks come from malloc, whose red zones catch a kernel that writes
+// past the end of an arena (a mapping has no red zone).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kFromMalloc = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kFromMalloc = true;
+#else
+constexpr bool kFromMalloc = false;
+#endif
+#else
+constexpr bool kFromMalloc = false;
+#endif
 }  // namespace
 
 PageBlock::PageBlock(size_t bytes) : bytes_(bytes) {
   if (bytes == 0) return;
+  if (kFromMalloc) {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (p == nullptr) throw std::bad_alloc();
+    std::memset(p, 0, bytes);
+    data_ = p;
+    return;
+  }
   // Blocks of a huge page or more start on a huge-page boundary, so that they can be backed by
   // huge pages: map one more, then give back the unaligned head and the tail.
   const bool huge = bytes >= kHugePage;
@@ -60,6 +83,7 @@ PageBlock& PageBlock::operator=(PageBlock&& other) noexcept {
 PageBlock::~PageBlock() { release(); }
 
 void PageBlock::release() {
+  if (kFromMalloc) std::free(data_);
   if (mapping_ != nullptr) ::munmap(mapping_, mapped_);
   mapping_ = data_ = nullptr;
   mapped_ = bytes_ = 0;
