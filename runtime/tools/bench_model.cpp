@@ -202,6 +202,7 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.end_object();
   j.key("session").begin_object();
   j.field("backend", r.backend).field("threads", r.threads).field("affinity_mask", c.session.affinity_mask);
+  j.field("spin_us", int64_t(c.session.spin_us));  // -1: pfrt's default (describe says which)
   j.field("describe", r.describe);
   j.end_object();
   j.key("options").begin_object();
