@@ -243,6 +243,16 @@ TEST_CASE("threads: slots = min(threads, branches), helpers make up the rest") {
     for (uint32_t t : p.slot_threads) total += t;
     CHECK(total == w.threads);
   }
+  // The allocation-free form a run uses for fewer threads gives the same split.
+  for (uint32_t threads = 1; threads <= 17; ++threads) {
+    for (uint32_t branches = 1; branches <= 13; ++branches) {
+      const plan::ThreadPlan p = plan::plan_threads(threads, branches);
+      REQUIRE(plan::slot_count(threads, branches) == p.slots());
+      for (uint32_t s = 0; s <= p.slots(); ++s) {
+        CHECK(plan::threads_of_slot(threads, branches, s) == (s < p.slots() ? p.slot_threads[s] : 0u));
+      }
+    }
+  }
   CHECK(plan::plan_threads(8, 3).describe() == "3 branch slots x 3-2 threads");
   CHECK(plan::plan_threads(2, 5).describe() == "2 branch slots x 1 thread, 5 branches queued in index order");
   CHECK(plan::plan_threads(4, 1).describe() == "1 branch slot x 4 threads");
