@@ -32,7 +32,7 @@ PackedLinear::PackedLinear(const float* weight, size_t in, size_t out, const flo
     : PackedLinear(weight, in, out, bias, nullptr) {}
 
 PackedLinear::PackedLinear(const float* weight, size_t in, size_t out, const float* bias, float* storage)
-    : kernel_(&kernels::gemm_kernel()), weights_(nullptr, Free{storage == nullptr}), in_(in), out_(out) {
+    : kernel_(&kernels::gemm_kernel()), weights_(nullptr, Free(storage == nullptr)), in_(in), out_(out) {
   const size_t width = kernel_->panel_width;
   panels_ = ceil_div(out, width);
   bytes_ = storage_bytes(in, out);

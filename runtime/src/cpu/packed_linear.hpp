@@ -60,8 +60,10 @@ class PackedLinear {
 
  private:
   struct Free {
-    bool owned = true;  // false: the caller's storage
+    Free() noexcept : owned(true) {}
+    explicit Free(bool owns) noexcept : owned(owns) {}
     void operator()(float* p) const;
+    bool owned;  // false: the caller's storage
   };
   const kernels::GemmKernel* kernel_ = nullptr;
   std::unique_ptr<float, Free> weights_;  // the panels, then the bias padded to them
