@@ -3,9 +3,11 @@
 // is within 1e-4 of the reference relative to the largest reference logit magnitude (at least
 // 1): |cuda - reference| <= 1e-4 * max(1, max |reference|). Each case runs three times, so the
 // warm-up, the graph capture and the replay are all compared.
+#include <cuda_runtime_api.h>
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <cmath>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "backend/backend.hpp"
 #include "cuda/cuda_session.hpp"
+#include "error.hpp"
 #include "model/model.hpp"
 #include "session/session.hpp"
 #include "support/test_models.hpp"
@@ -255,4 +258,107 @@ TEST_CASE("through the public session: profile from GPU events and describe") {
   prefix.branches = 2;
   session.run(input.data(), input.size(), logits.data(), logits.size(), prefix);
   CHECK(session.last_profile().branch_ms[2] == 0.0);
+}
+
+TEST_CASE("a ViT-sized model (DeiT-Tiny: 224x224x3, patch 16, D 192, 3x64 heads, MLP 768, 1000 classes)") {
+  for (const auto pooling : {format::Pooling::kCls, format::Pooling::kMean}) {
+    format::ModelConfig c = test::deit_tiny_config(3, 2);
+    c.pooling = pooling;
+    const auto model = model_of(c, 40);
+    cuda::CudaSession session(model, {});
+    const auto input = test::random_floats(2 * c.image_floats(), 41);
+    for (const uint32_t k : {1u, 3u}) {
+      const std::vector<float> want = reference_logits(model, input, k);
+      for (int repeat = 0; repeat < 3; ++repeat) CHECK(compare(run_cuda(session, *model, input, k), want) == "");
+    }
+  }
+}
+
+TEST_CASE("mapped host input and output (the integrated-GPU path) forced on this GPU") {
+  const auto model = model_of(shapes()[1].config, 42);
+  cuda::CudaSessionOptions options;
+  options.force_mapped = true;
+  cuda::CudaSession session(model, options);
+  if (!session.mapped_io()) {
+    MESSAGE("this GPU cannot map host memory: skipped");
+    return;
+  }
+  const auto input = test::random_floats(3 * model->config().image_floats(), 43);
+  const std::vector<float> want = reference_logits(model, input, model->config().branches);
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    CHECK(compare(run_cuda(session, *model, input, model->config().branches), want) == "");
+  }
+}
+
+TEST_CASE("a failed graph capture runs the request eagerly and correctly") {
+  const auto model = model_of(shapes()[2].config, 44);
+  cuda::CudaSession session(model, {});
+  session.test_hooks().fail_capture = true;
+  const auto input = test::random_floats(model->config().image_floats(), 45);
+  const uint32_t all = model->config().branches;
+  const std::vector<float> want = reference_logits(model, input, all);
+  for (int repeat = 0; repeat < 4; ++repeat) CHECK(compare(run_cuda(session, *model, input, all), want) == "");
+  CHECK(session.counters().capture_failures >= 1);
+  CHECK(session.counters().graph_replays == 0);
+  session.test_hooks().fail_capture = false;  // and captures work again
+  for (int repeat = 0; repeat < 3; ++repeat) CHECK(compare(run_cuda(session, *model, input, all), want) == "");
+  CHECK(session.counters().graph_replays >= 1);
+}
+
+TEST_CASE("a deadline of a quarter of the run answers well before the full run, with a correct prefix") {
+  format::ModelConfig c = test::deit_tiny_config(12, 2);
+  const auto model = model_of(c, 46);
+  core::Session session(model, {"cuda", 0, 0});
+  const auto input = test::random_floats(8 * c.image_floats(), 47);
+  std::vector<float> logits(8 * c.classes);
+  core::RunOptions unlimited;  // the stepwise path, without a deadline that could pass
+  unlimited.deadline = core::Clock::now() + std::chrono::hours(1);
+  for (int i = 0; i < 3; ++i) session.run(input.data(), input.size(), logits.data(), logits.size(), unlimited);
+  double full = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    unlimited.deadline = core::Clock::now() + std::chrono::hours(1);
+    full = std::min(full, session.run(input.data(), input.size(), logits.data(), logits.size(), unlimited).elapsed_ms);
+  }
+  core::RunOptions quarter;
+  quarter.best_prefix_on_deadline = true;
+  const auto start = core::Clock::now();
+  quarter.deadline = start + std::chrono::duration_cast<core::Clock::duration>(
+                                 std::chrono::duration<double, std::milli>(full / 4));
+  uint32_t used = 0;
+  try {
+    used = session.run(input.data(), input.size(), logits.data(), logits.size(), quarter).branches_used;
+  } catch (const core::Error& e) {  // no branch finished in time: also an answer at the deadline
+    CHECK(e.status() == PFRT_DEADLINE_EXCEEDED);
+  }
+  const double took = std::chrono::duration<double, std::milli>(core::Clock::now() - start).count();
+  INFO("full run " << full << " ms; under a quarter deadline " << took << " ms, " << used << " branches");
+  CHECK(took < full / 2);
+  CHECK(used < c.branches);
+  // The reference is slow at this size: the first image's logits are compared.
+  const std::vector<float> first(input.begin(), input.begin() + long(c.image_floats()));
+  const auto first_logits = [&] { return std::vector<float>(logits.begin(), logits.begin() + long(c.classes)); };
+  if (used > 0) CHECK(compare(first_logits(), reference_logits(model, first, used)) == "");
+  // The next run waits for what the deadline left running, then is complete and correct.
+  session.run(input.data(), input.size(), logits.data(), logits.size(), {});
+  CHECK(compare(first_logits(), reference_logits(model, first, c.branches)) == "");
+}
+
+TEST_CASE("the caller's current device is left as it was") {
+  int devices = 0;
+  REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess);
+  if (devices < 2) {
+    MESSAGE("one CUDA device: nothing to tell apart, skipped");
+    return;
+  }
+  REQUIRE(cudaSetDevice(1) == cudaSuccess);
+  const auto model = model_of(shapes()[0].config, 48);
+  cuda::CudaSession session(model, {});  // on device 0
+  int current = -1;
+  CHECK(cudaGetDevice(&current) == cudaSuccess);
+  CHECK(current == 1);
+  const auto input = test::random_floats(model->config().image_floats(), 49);
+  run_cuda(session, *model, input, model->config().branches);
+  CHECK(cudaGetDevice(&current) == cudaSuccess);
+  CHECK(current == 1);
+  REQUIRE(cudaSetDevice(0) == cudaSuccess);
 }

@@ -3,10 +3,14 @@
 // clear error a session on the cuda backend gives where there is no GPU.
 #include <doctest/doctest.h>
 #include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -14,10 +18,12 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "cuda/branch_launcher.hpp"
 #include "cuda/cublas_library.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_plan.hpp"
+#include "cuda/cuda_resources.hpp"
 #include "cuda/device_weights.hpp"
 #include "cuda/graph_book.hpp"
 #include "error.hpp"
@@ -91,7 +97,52 @@ TEST_CASE("models whose attention rows do not fit shared memory are refused with
   const std::string why = cuda::unsupported_reason(c);
   CHECK(why.find("16385 tokens") != std::string::npos);
   CHECK(why.find("48 KiB") != std::string::npos);
-  CHECK(why.find("at most 12280 tokens") != std::string::npos);
+  // 48 KiB less the block's static reduction floats (16 bytes) and the query row (32 bytes).
+  CHECK(why.find("at most 12276 tokens") != std::string::npos);
+
+  // Rows that fit the dynamic shared memory alone but not with the static part: refused.
+  format::ModelConfig edge = test::tiny_config();
+  edge.image_size = 110;
+  edge.patch_size = 1;  // 12101 tokens
+  edge.channels = 1;
+  edge.head_dim = 184;  // (184 + 12101) x 4 = 49140 bytes, + 16 static > 48 KiB
+  REQUIRE(cuda::attention_shared_bytes(edge) <= cuda::kSharedBytesPerBlock);
+  CHECK(cuda::unsupported_reason(edge).find("12101 tokens") != std::string::npos);
+
+  // A head too wide for even its query row: no token fits (the count does not wrap around).
+  format::ModelConfig wide = test::tiny_config();
+  wide.heads = 1;
+  wide.head_dim = 13000;
+  wide.embed_dim = 13000;
+  CHECK(cuda::unsupported_reason(wide).find("at most 0 tokens") != std::string::npos);
+}
+
+TEST_CASE("cuBLAS handles: default (fp32, no TF32) math, and the workspace Hopper wants") {
+  CHECK(cuda::kBlasMathMode == CUBLAS_DEFAULT_MATH);
+  CHECK(cuda::blas_workspace_bytes(7) == size_t{4} << 20);
+  CHECK(cuda::blas_workspace_bytes(8) == size_t{4} << 20);
+  CHECK(cuda::blas_workspace_bytes(9) == size_t{32} << 20);
+  CHECK(cuda::blas_workspace_bytes(10) == size_t{32} << 20);
+}
+
+TEST_CASE("a GPU this build has no kernels for is unavailable, with the architectures and the fix") {
+  cuda::DeviceProbe none;
+  none.count_error = cudaErrorInsufficientDriver;
+  CHECK(cuda::unavailable_reason(none, "sm 87,80,90").rfind("no CUDA device: ", 0) == 0);
+  cuda::DeviceProbe zero;
+  CHECK(cuda::unavailable_reason(zero, "sm 87,80,90") == "no CUDA device: the CUDA runtime found none");
+  cuda::DeviceProbe turing;
+  turing.count = 1;
+  turing.kernel_error = cudaErrorNoKernelImageForDevice;
+  turing.name = "Tesla T4";
+  turing.major = 7;
+  turing.minor = 5;
+  const std::string why = cuda::unavailable_reason(turing, "sm 87,80,90");
+  CHECK(why == "no kernels for this GPU: Tesla T4 is sm_75 and this build has kernels for sm 87,80,90 "
+               "(rebuild with -DCMAKE_CUDA_ARCHITECTURES=75)");
+  cuda::DeviceProbe orin = turing;
+  orin.kernel_error = cudaSuccess;
+  CHECK(cuda::unavailable_reason(orin, "sm 87,80,90").empty());
 }
 
 TEST_CASE("the largest batch keeps every GEMM dimension within cuBLAS's int range") {
@@ -269,16 +320,125 @@ TEST_CASE("asking for the cuda backend without a usable GPU is a clear error") {
   pfrt_model_close(model);
 }
 
-TEST_CASE("cuBLAS is loaded on first use, not at process start") {
-  // Linked, it would be resident (~215 MiB) in every process that uses pfrt, GPU or not.
+namespace {
+
+// The check of the test below, in a process where nothing loaded cuBLAS yet.
+int cublas_lazy_check() {
   const std::string name = cuda::cublas_library_name();
-  CHECK(name.rfind("libcublas.so.", 0) == 0);
-  CHECK(::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD) == nullptr);
+  if (name.rfind("libcublas.so.", 0) != 0) return 2;
+  if (::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD) != nullptr) return 3;  // loaded at start
   // Loading needs the library, not a GPU.
   const cuda::CublasLibrary& blas = cuda::cublas();
-  const bool resolved = blas.create != nullptr && blas.destroy != nullptr && blas.sgemm != nullptr;
-  CHECK(resolved);
+  if (blas.create == nullptr || blas.destroy == nullptr || blas.sgemm == nullptr) return 4;
   void* loaded = ::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD);
-  CHECK(loaded != nullptr);
-  if (loaded) ::dlclose(loaded);  // drops only the reference NOLOAD took
+  if (loaded == nullptr) return 5;
+  ::dlclose(loaded);  // drops only the reference NOLOAD took
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("cuBLAS is loaded on first use, not at process start") {
+  // Linked, it would be resident (~215 MiB) in every process that uses pfrt, GPU or not. Run
+  // in a fresh copy of this test program: an earlier test of this process may have loaded it.
+  if (std::getenv("PFRT_CUBLAS_LAZY_CHECK") != nullptr) std::_Exit(cublas_lazy_check());
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::setenv("PFRT_CUBLAS_LAZY_CHECK", "1", 1);
+    ::execl("/proc/self/exe", "pfrt_cuda_host_tests", "--test-case=cuBLAS is loaded on first use, not at process start",
+            static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  // 3: loaded at process start; 4, 5: not loaded or incomplete on first use.
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+namespace {
+
+// A simulated GPU for launch_branches: every branch takes `branch_ms` on its stream (branch b
+// on stream b mod S), streams run at once, a launch queues behind what its stream still runs.
+class SimulatedGpu final : public cuda::BranchQueue {
+ public:
+  using Clock = std::chrono::steady_clock;
+  SimulatedGpu(uint32_t streams, double branch_ms) : streams_(streams), branch_(branch_ms), free_at_(streams) {}
+
+  void launch(uint32_t b) override {
+    const Clock::time_point now = Clock::now();
+    Clock::time_point& free = free_at_[b % streams_];
+    const Clock::time_point start = std::max(now, free);
+    free = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(branch_));
+    done_at_.resize(std::max<size_t>(done_at_.size(), b + 1));
+    done_at_[b] = free;
+    // This stream's unfinished branches now, this one included: launch_branches launches a
+    // branch only once the one before it on its stream has finished, so never more than 1.
+    uint32_t queued = 0;
+    for (uint32_t x = b % streams_; x <= b; x += streams_) queued += done_at_[x] > now ? 1 : 0;
+    most_queued_ = std::max(most_queued_, queued);
+  }
+  bool finished(uint32_t b) override { return b < done_at_.size() && Clock::now() >= done_at_[b]; }
+  void pause() override { std::this_thread::sleep_for(std::chrono::microseconds(100)); }
+
+  uint32_t most_queued() const { return most_queued_; }
+
+ private:
+  uint32_t streams_;
+  double branch_;
+  std::vector<Clock::time_point> free_at_, done_at_;
+  uint32_t most_queued_ = 0;
+};
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST_CASE("under a deadline, branches are launched one per stream at a time and the run answers at the deadline") {
+  // 12 branches of 20 ms on 2 streams: 120 ms in all. A deadline at 50 ms finds branches 0..3
+  // finished (at 20 and 40 ms) and 4, 5 running; nothing else was launched.
+  SimulatedGpu gpu(2, 20.0);
+  core::RunControl control;
+  const auto start = std::chrono::steady_clock::now();
+  control.deadline = start + std::chrono::milliseconds(50);
+  const cuda::LaunchOutcome out = cuda::launch_branches(gpu, 12, 2, control);
+  const double took = ms_since(start);
+  CHECK(out.stopped == core::StopReason::kDeadline);
+  CHECK(took < 90.0);  // at the deadline (50 ms), not at the end of all branches (120 ms)
+  CHECK(out.launched <= out.prefix + 2);  // at most one branch per stream left running
+  CHECK(out.prefix >= 2);
+  CHECK(out.prefix <= 4);
+  CHECK(gpu.most_queued() == 1);  // never a second branch queued behind a running one
+}
+
+TEST_CASE("without a deadline every branch is launched and the run answers when all finished") {
+  SimulatedGpu gpu(3, 2.0);
+  const core::RunControl control;
+  const auto start = std::chrono::steady_clock::now();
+  const cuda::LaunchOutcome out = cuda::launch_branches(gpu, 7, 3, control);
+  CHECK(out.stopped == core::StopReason::kNone);
+  CHECK(out.launched == 7);
+  CHECK(out.prefix == 7);
+  CHECK(ms_since(start) >= 5.9);  // three rounds of 2 ms on 3 streams
+  CHECK(gpu.most_queued() == 1);
+}
+
+TEST_CASE("a cancel stops launching at once") {
+  SimulatedGpu gpu(1, 20.0);
+  std::atomic<bool> cancel{false};
+  core::RunControl control;
+  control.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    cancel.store(true);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const cuda::LaunchOutcome out = cuda::launch_branches(gpu, 10, 1, control);
+  canceller.join();
+  CHECK(out.stopped == core::StopReason::kCancelled);
+  CHECK(ms_since(start) < 100.0);  // not the 200 ms of all branches
+  CHECK(out.launched <= out.prefix + 1);
 }

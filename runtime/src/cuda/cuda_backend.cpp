@@ -3,24 +3,43 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "cuda/cuda_plan.hpp"
+#include "cuda/device_scope.hpp"
+#include "cuda/kernels.hpp"
+#include "error.hpp"
 #include "cuda/cuda_session.hpp"
+
+#ifndef PFRT_CUDA_ARCHITECTURES
+#define PFRT_CUDA_ARCHITECTURES "unknown"
+#endif
 
 namespace pfrt::core {
 
 namespace {
 
-// Why no session can run here, or empty. Asked once: devices do not come and go.
+// Why no session can run here, or empty. Asked once: devices do not come and go. Sessions
+// run on device 0, so that is where this build's kernels must load.
 std::string probe_devices() {
-  int count = 0;
-  const cudaError_t error = cudaGetDeviceCount(&count);
-  if (error != cudaSuccess) {
-    (void)cudaGetLastError();  // clear it from this thread
-    return std::string("no CUDA device: ") + cudaGetErrorString(error);
+  cuda::DeviceProbe probe;
+  probe.count_error = cudaGetDeviceCount(&probe.count);
+  if (probe.count_error == cudaSuccess && probe.count > 0) {
+    try {
+      const cuda::ScopedDevice on_device(0);
+      cudaDeviceProp prop{};
+      if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+        probe.name = prop.name;
+        probe.major = prop.major;
+        probe.minor = prop.minor;
+      }
+      probe.kernel_error = cuda::kernels::probe();
+    } catch (const Error& e) {
+      return std::string("cannot use CUDA device 0: ") + e.what();
+    }
   }
-  if (count == 0) return "no CUDA device: the CUDA runtime found none";
-  return {};
+  (void)cudaGetLastError();  // clear it from this thread
+  return cuda::unavailable_reason(probe, PFRT_CUDA_ARCHITECTURES);
 }
 
 class CudaBackend final : public Backend {

@@ -35,15 +35,35 @@ size_t attention_shared_bytes(const format::ModelConfig& c) {
 }
 
 std::string unsupported_reason(const format::ModelConfig& c) {
-  const size_t bytes = attention_shared_bytes(c);
+  const size_t bytes = attention_shared_bytes(c) + kAttentionStaticSharedBytes;
   if (bytes > kSharedBytesPerBlock) {
-    const size_t most = kSharedBytesPerBlock / sizeof(float) - c.head_dim;
+    // Tokens that fit beside the query row and the reductions; none when the row alone is too
+    // large (a head size of 12,000 or more).
+    const size_t room = kSharedBytesPerBlock - kAttentionStaticSharedBytes;
+    const size_t query = size_t{c.head_dim} * sizeof(float);
+    const size_t most = query < room ? (room - query) / sizeof(float) : 0;
     return "the model has " + std::to_string(c.tokens()) + " tokens of head size " + std::to_string(c.head_dim) +
            "; the cuda backend's attention keeps a row of scores in " + std::to_string(kSharedBytesPerBlock / 1024) +
            " KiB of shared memory, which holds at most " + std::to_string(most) + " tokens at this head size";
   }
   return {};
 }
+
+std::string unavailable_reason(const DeviceProbe& p, const char* built_architectures) {
+  if (p.count_error != cudaSuccess) {
+    return std::string("no CUDA device: ") + cudaGetErrorString(p.count_error);
+  }
+  if (p.count == 0) return "no CUDA device: the CUDA runtime found none";
+  if (p.kernel_error == cudaSuccess) return {};
+  const std::string sm = std::to_string(p.major) + std::to_string(p.minor);
+  if (p.kernel_error == cudaErrorNoKernelImageForDevice || p.kernel_error == cudaErrorInvalidDeviceFunction) {
+    return "no kernels for this GPU: " + p.name + " is sm_" + sm + " and this build has kernels for " +
+           built_architectures + " (rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + sm + ")";
+  }
+  return "the kernels do not load on " + p.name + " (sm_" + sm + "): " + cudaGetErrorString(p.kernel_error);
+}
+
+size_t blas_workspace_bytes(int compute_major) { return (compute_major >= 9 ? size_t{32} : size_t{4}) << 20; }
 
 size_t max_batch(const format::ModelConfig& c) {
   // The largest GEMM row count is batch x T; the widest row is the MLP's or the QKV's.

@@ -1,9 +1,14 @@
 #include "cuda/cuda_session.hpp"
 
+#include <mutex>
+#include <shared_mutex>
+
 #include <chrono>
 #include <cstring>
 #include <thread>
 
+#include "cuda/branch_launcher.hpp"
+#include "cuda/device_scope.hpp"
 #include "cuda/kernels.hpp"
 #include "cuda/linear.hpp"
 #include "error.hpp"
@@ -22,10 +27,12 @@ using format::ModelConfig;
 // One branch stream (a slot of the plan): its cuBLAS handle, the slot arena its branches use
 // in turn, and the event that joins it back into the main stream.
 struct CudaSession::BranchStream {
+  explicit BranchStream(size_t workspace_bytes) : blas(stream.get(), workspace_bytes) {}
   Stream stream = make_stream();
-  Blas blas{stream.get()};
+  Blas blas;
   Event join = make_event(false);
   DeviceFloats arena;
+  bool in_flight = false;  // a branch launched by a run that answered before it finished
 };
 
 CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSessionOptions& options)
@@ -33,29 +40,33 @@ CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSes
       book_(options.graph_slots) {
   const ModelConfig& c = model_->config();
   if (std::string why = unsupported_reason(c); !why.empty()) core::fail(PFRT_UNSUPPORTED, "cuda: " + why);
-  check(cudaSetDevice(device_), "cudaSetDevice");
+  const ScopedDevice on_device(device_);
+  const std::unique_lock<std::shared_mutex> no_capture(capture_lock(device_));  // allocates
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
   device_name_ = prop.name;
   compute_major_ = prop.major;
   compute_minor_ = prop.minor;
   integrated_ = prop.integrated != 0;
-  mapped_ = integrated_ && prop.canMapHostMemory != 0;
-  if (const cudaError_t e = kernels::probe(); e != cudaSuccess) {
-    (void)cudaGetLastError();
-    core::fail(PFRT_UNSUPPORTED, "cuda: " + device_name_ + " is sm_" + std::to_string(prop.major) +
-                                     std::to_string(prop.minor) + " but this build has kernels for " +
-                                     PFRT_CUDA_ARCHITECTURES + " (" + cuda_message(e, "kernel probe") +
-                                     "); rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(prop.major) +
-                                     std::to_string(prop.minor));
+  mapped_ = (integrated_ || options.force_mapped) && prop.canMapHostMemory != 0;
+  DeviceProbe probe;
+  probe.count = 1;
+  probe.kernel_error = kernels::probe();
+  probe.name = device_name_;
+  probe.major = prop.major;
+  probe.minor = prop.minor;
+  (void)cudaGetLastError();
+  if (std::string why = unavailable_reason(probe, PFRT_CUDA_ARCHITECTURES); !why.empty()) {
+    core::fail(PFRT_UNSUPPORTED, "cuda: " + why);
   }
   max_batch_ = max_batch(c);
   weights_ = shared_device_weights(model_, device_);
 
   main_ = make_stream();
-  main_blas_ = std::make_unique<Blas>(main_.get());
+  const size_t workspace = blas_workspace_bytes(compute_major_);
+  main_blas_ = std::make_unique<Blas>(main_.get(), workspace);
   const uint32_t stream_count = session_plan(c, 1, max_streams_).slots();
-  for (uint32_t s = 0; s < stream_count; ++s) streams_.push_back(std::make_unique<BranchStream>());
+  for (uint32_t s = 0; s < stream_count; ++s) streams_.push_back(std::make_unique<BranchStream>(workspace));
   forked_.assign(stream_count, 0);
 
   fork_ = make_event(false);
@@ -68,14 +79,28 @@ CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSes
     t_branch_end_.push_back(make_event(true));
   }
   graphs_.resize(book_.slots());
-  reserve(1);
+  allocate(1);
 }
 
 CudaSession::~CudaSession() {
-  // Nothing is in flight between runs; this only makes sure before memory is released.
-  (void)cudaSetDevice(device_);
-  if (main_) (void)cudaStreamSynchronize(main_.get());
-  for (const auto& s : streams_) (void)cudaStreamSynchronize(s->stream.get());
+  // Branches a deadline left running, then every buffer, handle and stream, released while no
+  // other thread captures on the device.
+  try {
+    const ScopedDevice on_device(device_);
+    const std::unique_lock<std::shared_mutex> no_capture(capture_lock(device_));
+    if (main_) (void)cudaStreamSynchronize(main_.get());
+    for (const auto& s : streams_) (void)cudaStreamSynchronize(s->stream.get());
+    graphs_.clear();
+    streams_.clear();
+    main_blas_.reset();
+    weights_.reset();
+    input_dev_ = DeviceFloats();
+    logits_dev_ = DeviceFloats();
+    session_arena_ = DeviceFloats();
+    input_host_ = PinnedFloats();
+    logits_host_ = PinnedFloats();
+  } catch (...) {  // the device could not be made current: release as the members go
+  }
 }
 
 std::string CudaSession::describe() const {
@@ -83,7 +108,8 @@ std::string CudaSession::describe() const {
   return "cuda: " + device_name_ + " (sm_" + std::to_string(compute_major_) + std::to_string(compute_minor_) +
          (integrated_ ? ", integrated" : ", discrete") + (mapped_ ? ", mapped host input/output" : ", pinned staging") +
          "), " + std::to_string(streams_.size()) + " branch streams for " + std::to_string(c.branches) +
-         " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up; " + plan_.describe();
+         " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up, kernels for " +
+         PFRT_CUDA_ARCHITECTURES + "; " + plan_.describe();
 }
 
 cudaStream_t CudaSession::branch_stream(uint32_t branch) const {
@@ -92,6 +118,11 @@ cudaStream_t CudaSession::branch_stream(uint32_t branch) const {
 
 void CudaSession::reserve(size_t batch) {
   if (batch <= plan_.batch()) return;
+  const std::unique_lock<std::shared_mutex> no_capture(capture_lock(device_));
+  allocate(batch);
+}
+
+void CudaSession::allocate(size_t batch) {
   // The graphs point into the old buffers.
   book_.clear();
   for (GraphExec& g : graphs_) g.reset();
@@ -236,6 +267,12 @@ void CudaSession::enqueue_run(size_t batch, uint32_t k) {
 
 void CudaSession::capture(size_t slot, size_t batch, uint32_t k) {
   const cudaStream_t main = main_.get();
+  // No other thread allocates or frees on the device meanwhile (device_scope.hpp).
+  const std::shared_lock<std::shared_mutex> capturing(capture_lock(device_));
+  if (test_hooks_.fail_capture) {
+    book_.capture_failed(slot);
+    throw_cuda(cudaErrorStreamCaptureInvalidated, "cudaStreamEndCapture (a capture failure injected by a test)");
+  }
   check(cudaStreamBeginCapture(main, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
   capturing_ = true;
   cudaGraph_t raw = nullptr;
@@ -274,7 +311,17 @@ RunStatus CudaSession::run_whole(const core::RunRequest& r, const core::RunContr
       ++counters_.eager_runs;
       break;
     case GraphBook::Step::kCapture:
-      capture(d.slot, r.batch, r.branches);
+      try {
+        capture(d.slot, r.batch, r.branches);
+      } catch (const core::Error&) {
+        // A capture can fail for reasons outside this session (another library synchronising
+        // the device): the key warms up again next time, and this run goes eagerly.
+        (void)cudaGetLastError();
+        ++counters_.capture_failures;
+        enqueue_run(r.batch, r.branches);
+        ++counters_.eager_runs;
+        break;
+      }
       check(cudaGraphLaunch(graphs_[d.slot].get(), main_.get()), "cudaGraphLaunch");
       ++counters_.graph_captures;
       break;
@@ -288,26 +335,49 @@ RunStatus CudaSession::run_whole(const core::RunRequest& r, const core::RunContr
   return {StopReason::kNone, r.branches};
 }
 
-StopReason CudaSession::wait_for_branches(uint32_t launched, const core::RunControl& control) {
-  for (uint32_t b = 0; b < launched;) {
-    const cudaError_t state = cudaEventQuery(t_branch_end_[b].get());
-    if (state == cudaSuccess) {
-      ++b;
-      continue;
+// The branches of a stepwise run as launch_branches sees them: each launch forks its stream
+// from the stem (once per run) and records the branch's timing events around its stages.
+class CudaSession::StepwiseQueue final : public BranchQueue {
+ public:
+  StepwiseQueue(CudaSession& session, size_t batch) : s_(session), batch_(batch) {
+    std::fill(s_.forked_.begin(), s_.forked_.end(), uint8_t{0});
+  }
+  void launch(uint32_t b) override {
+    const uint32_t slot = s_.plan_.queued_slot(b);
+    BranchStream& stream = *s_.streams_[slot];
+    if (!s_.forked_[slot]) {
+      check(cudaStreamWaitEvent(stream.stream.get(), s_.fork_.get(), 0), "cudaStreamWaitEvent(fork)");
+      s_.forked_[slot] = 1;
     }
+    s_.record_timing(s_.t_branch_start_[b], stream.stream.get());
+    s_.enqueue_branch(b, batch_);
+    s_.record_timing(s_.t_branch_end_[b], stream.stream.get());
+    stream.in_flight = true;
+  }
+  bool finished(uint32_t b) override {
+    const cudaError_t state = cudaEventQuery(s_.t_branch_end_[b].get());
+    if (state == cudaSuccess) return true;
     if (state != cudaErrorNotReady) throw_cuda(state, "cudaEventQuery(branch)");
     (void)cudaGetLastError();  // cudaErrorNotReady is not sticky, but keep the thread's error clean
-    if (const StopReason why = control.check(); why != StopReason::kNone) return why;
-    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    return false;
   }
-  return StopReason::kNone;
-}
+  void pause() override { std::this_thread::sleep_for(std::chrono::microseconds(20)); }
 
-uint32_t CudaSession::finished_prefix(uint32_t launched) {
-  const uint32_t k = plan::finished_prefix(
-      launched, [this](uint32_t b) { return cudaEventQuery(t_branch_end_[b].get()) == cudaSuccess; });
-  (void)cudaGetLastError();
-  return k;
+ private:
+  CudaSession& s_;
+  size_t batch_;
+};
+
+void CudaSession::finish_in_flight() {
+  if (main_in_flight_) {  // a stem that a run answering early left behind (it reads input_host_)
+    check(cudaStreamSynchronize(main_.get()), "cudaStreamSynchronize(stem of the last run)");
+    main_in_flight_ = false;
+  }
+  for (const auto& s : streams_) {
+    if (!s->in_flight) continue;
+    check(cudaStreamSynchronize(s->stream.get()), "cudaStreamSynchronize(branches of the last run)");
+    s->in_flight = false;
+  }
 }
 
 RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunControl& control) {
@@ -317,40 +387,27 @@ RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunCo
   enqueue_stem(r.batch);
   record_timing(t_stem_, main);
   check(cudaEventRecord(fork_.get(), main), "cudaEventRecord(fork)");
-  std::fill(forked_.begin(), forked_.end(), uint8_t{0});
 
-  StopReason stop = StopReason::kNone;
-  uint32_t launched = 0;
-  for (uint32_t b = 0; b < r.branches; ++b) {
-    const uint32_t s = plan_.queued_slot(b);
-    if (!forked_[s]) {
-      check(cudaStreamWaitEvent(streams_[s]->stream.get(), fork_.get(), 0), "cudaStreamWaitEvent(fork)");
-      forked_[s] = 1;
-    }
-    // Recorded before the hook, so time the host spends before the launch counts for the branch.
-    record_timing(t_branch_start_[b], streams_[s]->stream.get());
-    control.branch_started(b);
-    if ((stop = control.check()) != StopReason::kNone) break;
-    enqueue_branch(b, r.batch);
-    record_timing(t_branch_end_[b], streams_[s]->stream.get());
-    launched = b + 1;
+  StepwiseQueue queue(*this, r.batch);
+  const LaunchOutcome out = launch_branches(queue, r.branches, uint32_t(streams_.size()), control);
+  const uint32_t used = plan::settle(out.stopped, out.prefix, r.branches, control.best_prefix_on_deadline).branches_used;
+  if (out.prefix == out.launched) {  // nothing left running on the branch streams
+    for (const auto& s : streams_) s->in_flight = false;
   }
-  if (stop == StopReason::kNone) stop = wait_for_branches(launched, control);
-  const uint32_t finished = stop == StopReason::kNone ? launched : finished_prefix(launched);
-  // Launched work cannot be recalled: it finishes before the buffers are used again.
-  for (uint32_t s = 0; s < streams_.size(); ++s) {
-    if (forked_[s]) check(cudaStreamSynchronize(streams_[s]->stream.get()), "cudaStreamSynchronize(branch)");
+  if (used == 0) {  // what still runs finishes before the next run
+    main_in_flight_ = true;
+    return {out.stopped, 0};
   }
-  const uint32_t used = plan::settle(stop, finished, r.branches, control.best_prefix_on_deadline).branches_used;
-  if (used == 0) {
-    check(cudaStreamSynchronize(main), "cudaStreamSynchronize(stem)");
-    return {stop, 0};
+  // The head reads the pooled rows of branches 0..used-1, finished already; branches still
+  // running write others, and the next run waits for them (finish_in_flight).
+  for (uint32_t b = 0; b < used; ++b) {
+    check(cudaStreamWaitEvent(main, t_branch_end_[b].get(), 0), "cudaStreamWaitEvent(branch)");
   }
-  record_timing(t_join_, main);  // the branch streams are idle: the host waited for them
+  record_timing(t_join_, main);
   enqueue_head(r.batch, used);
   record_timing(t_end_, main);
   check(cudaStreamSynchronize(main), "cudaStreamSynchronize(head)");
-  return {stop, used};
+  return {out.stopped, used};
 }
 
 namespace {
@@ -378,7 +435,9 @@ RunStatus CudaSession::run(const core::RunRequest& r, const core::RunControl& co
     core::fail(PFRT_INVALID_ARGUMENT, "batch of " + std::to_string(r.batch) + " images: the cuda backend runs at most " +
                                           std::to_string(max_batch_) + " at once for this model");
   }
-  check(cudaSetDevice(device_), "cudaSetDevice");
+  const ScopedDevice on_device(device_);
+  (void)cudaGetLastError();  // an error left on this thread by an earlier call is not this run's
+  finish_in_flight();
   reserve(r.batch);
   std::memcpy(input_host_.host(), r.input, r.batch * c.image_floats() * sizeof(float));
 

@@ -8,10 +8,13 @@
 // run per (batch, prefix), then one capture (thread-local mode, so sessions on other threads
 // are not disturbed), then replays. Cancellation is then seen before the launch and after
 // the GPU finished: the granularity is the whole run.
-// Runs with a deadline (or a branch hook) launch branch by branch, checking the RunControl
-// before each launch, then wait for the branches' completion events while checking it; at a
-// deadline, the branches whose events completed form the best prefix. Work already launched
-// cannot be recalled: such a run returns once it finished (within about one branch's time).
+// Runs with a deadline (or a branch hook) launch branch by branch, at most one branch queued per
+// stream, checking the RunControl before each launch (branch_launcher.hpp); at a deadline the
+// run answers at once with the branches whose events completed, and the few branches still
+// running are waited for by the next run before it reuses their buffers.
+//
+// Creation, growth and destruction allocate or free while no other thread captures on the
+// device, and every call leaves the caller's current device as it was (device_scope.hpp).
 //
 // Buffers (the plan's arenas) are allocated for the largest batch seen (a larger batch plans
 // again, reallocates and drops the graphs); a run in steady state allocates nothing. Input and logits go through pinned host
@@ -33,6 +36,7 @@ namespace pfrt::cuda {
 
 struct CudaSessionOptions {
   int device = 0;
+  bool force_mapped = false;  // tests: mapped host input/output (Tegra's path) on a discrete GPU too
   uint32_t max_streams = kDefaultMaxStreams;
   size_t graph_slots = 4;  // (batch, prefix) keys whose graphs are kept
 };
@@ -54,7 +58,13 @@ class CudaSession final : public core::BackendSession {
     uint64_t graph_captures = 0;
     uint64_t graph_replays = 0;
     uint64_t reallocations = 0;   // buffers grown for a larger batch
+    uint64_t capture_failures = 0;  // captures that failed (those runs went eagerly)
   };
+  // Test hooks (white-box tests only).
+  struct TestHooks {
+    bool fail_capture = false;  // every capture fails as if another thread had synchronised the device
+  };
+  TestHooks& test_hooks() { return test_hooks_; }
   const Counters& counters() const { return counters_; }
   uint32_t branch_streams() const { return uint32_t(streams_.size()); }
   const plan::ExecutionPlan& plan() const { return plan_; }
@@ -63,8 +73,11 @@ class CudaSession final : public core::BackendSession {
 
  private:
   struct BranchStream;
+  class StepwiseQueue;
 
-  void reserve(size_t batch);
+  void reserve(size_t batch);   // allocate() for a larger batch, while no other thread captures
+  void allocate(size_t batch);  // plan and buffers for batches up to `batch`
+  void finish_in_flight();      // waits for branches an earlier run left running
   // Device-visible addresses of a run's memory, with the arena of branch stream `stream`.
   plan::Memory memory(uint32_t stream) const;
   // Enqueues one stage of the plan for `batch` images on `stream`.
@@ -78,8 +91,6 @@ class CudaSession final : public core::BackendSession {
   void capture(size_t slot, size_t batch, uint32_t k);
   core::RunStatus run_whole(const core::RunRequest& r, const core::RunControl& control);
   core::RunStatus run_stepwise(const core::RunRequest& r, const core::RunControl& control);
-  core::StopReason wait_for_branches(uint32_t launched, const core::RunControl& control);
-  uint32_t finished_prefix(uint32_t launched);
   void fill_profile(core::RunProfile& profile, uint32_t branches, bool head) const;
   void record_timing(const Event& event, cudaStream_t stream);
   cudaStream_t branch_stream(uint32_t branch) const;
@@ -113,7 +124,9 @@ class CudaSession final : public core::BackendSession {
   GraphBook book_;
   std::vector<GraphExec> graphs_;  // one per book slot
   bool capturing_ = false;
+  bool main_in_flight_ = false;  // a run answered before its stem finished
   Counters counters_;
+  TestHooks test_hooks_;
 };
 
 }  // namespace pfrt::cuda

@@ -1,6 +1,8 @@
 // Fused attention for short sequences: one block per (query row, head, image) computes the
 // row's scores q.k_j / sqrt(d) into shared memory, turns them into softmax weights (max
 // subtracted), and writes the weighted sum of the values. No T x T matrix in global memory.
+// Keys are read a row at a time by a whole warp (lanes along the head's values: coalesced),
+// values a column of the head per thread (the threads of a warp on neighbouring columns).
 #include <cmath>
 
 #include "cuda/cuda_check.hpp"
@@ -11,7 +13,7 @@ namespace pfrt::cuda::kernels {
 
 namespace {
 
-constexpr unsigned kThreads = 128;  // a multiple of the warp size
+constexpr unsigned kThreads = kAttentionThreads;
 
 enum class Reduce { kSum, kMax };
 
@@ -44,13 +46,17 @@ __global__ void attention_kernel(AttentionOperands o, size_t tokens, size_t head
   for (size_t e = threadIdx.x; e < head_dim; e += blockDim.x) q[e] = query[e];
   __syncthreads();
 
-  float local_max = -INFINITY;
-  for (size_t j = threadIdx.x; j < tokens; j += blockDim.x) {
+  const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  for (size_t j = warp; j < tokens; j += warps) {
+    const float* key = keys + j * o.kv_row;
     float dot = 0.0f;
-    for (size_t e = 0; e < head_dim; ++e) dot += q[e] * keys[j * o.kv_row + e];
-    scores[j] = dot * scale;
-    local_max = fmaxf(local_max, scores[j]);
+    for (size_t e = lane; e < head_dim; e += 32) dot += q[e] * key[e];
+    for (int offset = 16; offset > 0; offset /= 2) dot += __shfl_down_sync(0xffffffffu, dot, offset);
+    if (lane == 0) scores[j] = dot * scale;
   }
+  __syncthreads();  // every score written
+  float local_max = -INFINITY;
+  for (size_t j = threadIdx.x; j < tokens; j += blockDim.x) local_max = fmaxf(local_max, scores[j]);
   const float max = block_reduce<Reduce::kMax>(local_max, partial);
   float local_sum = 0.0f;
   for (size_t j = threadIdx.x; j < tokens; j += blockDim.x) {
