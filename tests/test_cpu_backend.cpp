@@ -91,6 +91,26 @@ TEST_CASE("cpu backend: sessions over one model on several threads give identica
   for (const std::vector<float>& r : results) CHECK(r == expected);
 }
 
+TEST_CASE("cpu backend: the per-stage profile accounts for every operation of the run") {
+  for (const test::ShapeCase& k : test::shape_cases()) {
+    CAPTURE(k.name);
+    const auto model = test::make_model(k.config, 17);
+    core::Session s(model, {"cpu", 2, 0});
+    const std::vector<float> input = test::random_floats(2 * k.config.image_floats(), 18);
+    for (const uint32_t prefix : {1u, k.config.branches}) {
+      test::run_logits(s, input, prefix);
+      const core::RunProfile& p = s.last_profile();
+      uint64_t flops = 0;
+      for (const uint64_t f : p.stage_flops) flops += f;
+      CHECK(flops == 2 * format::operation_count(k.config).total(prefix));
+      for (size_t kind = 0; kind < p.stage_ms.size(); ++kind) {
+        CHECK(p.stage_ms[kind] >= 0.0);
+        if (p.stage_flops[kind] > 0) CHECK(p.stage_ms[kind] > 0.0);  // timed wherever work was done
+      }
+    }
+  }
+}
+
 TEST_CASE("cpu backend: describe names the threads, the split, the ISA, the spin budget and the shared weights") {
   auto c = test::tiny_config();
   c.branches = 3;

@@ -16,6 +16,7 @@
 #include "cpu/kernels/kernels.hpp"
 #include "cpu/packed_linear.hpp"
 #include "reference/ops.hpp"
+#include "support/isa.hpp"
 #include "support/test_models.hpp"
 
 using namespace pfrt;
@@ -23,17 +24,6 @@ using cpu::Activation;
 
 namespace {
 
-// Restores the instruction set chosen at start-up when a test ends.
-class IsaGuard {
- public:
-  IsaGuard() : saved_(cpu::kernels::kernel_isa()) {}
-  ~IsaGuard() { cpu::kernels::use_isa(saved_.c_str()); }
-  IsaGuard(const IsaGuard&) = delete;
-  IsaGuard& operator=(const IsaGuard&) = delete;
-
- private:
-  std::string saved_;
-};
 
 constexpr float kUnwritten = 1234.5f;  // fills y's padding, which the GEMM must not touch
 
@@ -114,7 +104,7 @@ void check(const Problem& p, Activation act, bool residual, bool in_place) {
 }  // namespace
 
 TEST_CASE("cpu gemm matches the reference for every instruction set, odd sizes, strided rows, with and without bias") {
-  IsaGuard guard;
+  test::IsaGuard guard;
   for (const char* isa : cpu::kernels::supported_isas()) {
     CAPTURE(isa);
     cpu::kernels::use_isa(isa);
@@ -143,7 +133,7 @@ TEST_CASE("cpu gemm matches the reference for every instruction set, odd sizes, 
 }
 
 TEST_CASE("cpu gemm epilogue: GELU in both forms, then the residual, separate or in place") {
-  IsaGuard guard;
+  test::IsaGuard guard;
   struct Shape {
     size_t rows, in, out;
   };
@@ -166,7 +156,7 @@ TEST_CASE("cpu gemm epilogue: GELU in both forms, then the residual, separate or
 }
 
 TEST_CASE("cpu gemm epilogue equals the bias GEMM followed by kernels::gelu and kernels::add, bit for bit") {
-  IsaGuard guard;
+  test::IsaGuard guard;
   for (const char* isa : cpu::kernels::supported_isas()) {
     CAPTURE(isa);
     cpu::kernels::use_isa(isa);
@@ -190,7 +180,7 @@ TEST_CASE("cpu gemm epilogue equals the bias GEMM followed by kernels::gelu and 
 }
 
 TEST_CASE("cpu gemm split by panel ranges, by work items or row by row equals one run, bit for bit") {
-  IsaGuard guard;
+  test::IsaGuard guard;
   for (const char* isa : cpu::kernels::supported_isas()) {
     CAPTURE(isa);
     cpu::kernels::use_isa(isa);
@@ -233,7 +223,7 @@ TEST_CASE("cpu gemm split by panel ranges, by work items or row by row equals on
 }
 
 TEST_CASE("cpu gemm keeps the instruction set that packed its weights") {
-  IsaGuard guard;
+  test::IsaGuard guard;
   const std::vector<const char*> isas = cpu::kernels::supported_isas();
   const Problem p(9, 33, 45, true, 81);
   std::vector<cpu::PackedLinear> packed;
@@ -332,7 +322,7 @@ TEST_CASE("cpu gemm tiling covers every row and panel once, in whole register ti
 }
 
 TEST_CASE("cpu kernels: use_isa refuses an instruction set the CPU does not run") {
-  IsaGuard guard;
+  test::IsaGuard guard;
   const std::vector<const char*> isas = cpu::kernels::supported_isas();
   REQUIRE(!isas.empty());
   CHECK(std::string(isas.front()) == cpu::kernels::kernel_isa());

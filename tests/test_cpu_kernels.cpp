@@ -1,6 +1,7 @@
 // The cpu backend's own kernels against reference/ops (double accumulation) on random inputs
-// of odd sizes. Tolerances are absolute, on values of order 1: 2e-6 for LayerNorm and GELU
-// (float arithmetic, erf approximated to 1.5e-7), 1e-5 for attention (sums over ~200 keys).
+// of odd sizes, in every instruction-set variant this machine runs (support/isa.hpp).
+// Tolerances are absolute, on values of order 1: 2e-6 for LayerNorm and GELU (float
+// arithmetic, erf approximated to 1.5e-7), 1e-5 for attention (sums over ~200 keys).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "cpu/kernels/kernels.hpp"
 #include "cpu/stage_runner.hpp"
 #include "reference/ops.hpp"
+#include "support/isa.hpp"
 #include "support/test_models.hpp"
 
 using namespace pfrt;
@@ -26,37 +28,41 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 }  // namespace
 
 TEST_CASE("cpu layer_norm matches the reference, strided rows included") {
-  for (const size_t dim : {1, 7, 16, 37, 192, 203}) {
-    CAPTURE(dim);
-    const size_t rows = 5, stride = dim + 3;
-    std::vector<float> x = test::random_floats(rows * stride, 11);
-    for (float& v : x) v = v * 3.0f + 0.5f;  // a non-zero mean, as activations have
-    const std::vector<float> gamma = test::random_floats(dim, 12), beta = test::random_floats(dim, 13);
-    std::vector<float> packed(rows * dim), want(rows * dim), got(rows * dim);
-    for (size_t r = 0; r < rows; ++r) std::copy_n(&x[r * stride], dim, &packed[r * dim]);
-    reference::layer_norm(packed.data(), rows, dim, gamma.data(), beta.data(), 1e-5f, want.data());
-    cpu::kernels::layer_norm(x.data(), stride, rows, dim, gamma.data(), beta.data(), 1e-5f, got.data(), dim);
-    CHECK(max_abs_diff(got, want) <= 2e-6);
-  }
+  test::for_each_isa([&] {
+    for (const size_t dim : {1, 7, 16, 37, 192, 203}) {
+      CAPTURE(dim);
+      const size_t rows = 5, stride = dim + 3;
+      std::vector<float> x = test::random_floats(rows * stride, 11);
+      for (float& v : x) v = v * 3.0f + 0.5f;  // a non-zero mean, as activations have
+      const std::vector<float> gamma = test::random_floats(dim, 12), beta = test::random_floats(dim, 13);
+      std::vector<float> packed(rows * dim), want(rows * dim), got(rows * dim);
+      for (size_t r = 0; r < rows; ++r) std::copy_n(&x[r * stride], dim, &packed[r * dim]);
+      reference::layer_norm(packed.data(), rows, dim, gamma.data(), beta.data(), 1e-5f, want.data());
+      cpu::kernels::layer_norm(x.data(), stride, rows, dim, gamma.data(), beta.data(), 1e-5f, got.data(), dim);
+      CHECK(max_abs_diff(got, want) <= 2e-6);
+    }
+  });
 }
 
 TEST_CASE("cpu gelu matches the reference in both forms") {
-  std::vector<float> x = test::random_floats(1001, 21);
-  for (float& v : x) v *= 8.0f;  // [-8, 8): both tails and the curved middle
-  x.push_back(0.0f);
-  x.push_back(-30.0f);
-  x.push_back(30.0f);
-  for (const format::Gelu form : {format::Gelu::kErf, format::Gelu::kTanh}) {
-    CAPTURE(format::to_string(form));
-    std::vector<float> want = x, got = x;
-    reference::gelu(want.data(), want.size(), form);
-    cpu::kernels::gelu(got.data(), got.size(), form);
-    double worst = 0.0;
-    for (size_t i = 0; i < x.size(); ++i) {
-      worst = std::max(worst, std::fabs(double(got[i]) - double(want[i])) / std::max(1.0, std::fabs(double(x[i]))));
+  test::for_each_isa([&] {
+    std::vector<float> x = test::random_floats(1001, 21);
+    for (float& v : x) v *= 8.0f;  // [-8, 8): both tails and the curved middle
+    x.push_back(0.0f);
+    x.push_back(-30.0f);
+    x.push_back(30.0f);
+    for (const format::Gelu form : {format::Gelu::kErf, format::Gelu::kTanh}) {
+      CAPTURE(format::to_string(form));
+      std::vector<float> want = x, got = x;
+      reference::gelu(want.data(), want.size(), form);
+      cpu::kernels::gelu(got.data(), got.size(), form);
+      double worst = 0.0;
+      for (size_t i = 0; i < x.size(); ++i) {
+        worst = std::max(worst, std::fabs(double(got[i]) - double(want[i])) / std::max(1.0, std::fabs(double(x[i]))));
+      }
+      CHECK(worst <= 2e-6);
     }
-    CHECK(worst <= 2e-6);
-  }
+  });
 }
 
 namespace {
@@ -73,51 +79,77 @@ void attend_head(const float* q, const float* k, const float* v, size_t stride, 
 }  // namespace
 
 TEST_CASE("cpu attention matches the reference for every query row and for row 0 alone") {
-  struct Shape {
-    size_t tokens, heads, head_dim;
-  };
-  for (const Shape s : {Shape{1, 1, 5}, Shape{5, 2, 7}, Shape{10, 3, 33}, Shape{37, 1, 64}, Shape{197, 3, 64},
-                        Shape{50, 2, 70}}) {
-    CAPTURE(s.tokens);
-    CAPTURE(s.heads);
-    CAPTURE(s.head_dim);
-    const size_t inner = s.heads * s.head_dim;
-    std::vector<float> qkv = test::random_floats(s.tokens * 3 * inner + 16, 31);
-    for (float& v : qkv) v *= 2.0f;  // sharper softmax than uniform noise
-    std::vector<float> want(s.tokens * inner), got(s.tokens * inner, -1.0f), row0(inner, -1.0f);
-    reference::attention(qkv.data(), s.tokens, s.heads, s.head_dim, want.data());
-    for (size_t h = 0; h < s.heads; ++h) {
-      const float* q = qkv.data() + h * s.head_dim;
-      attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, s.tokens, got.data() + h * s.head_dim,
-                  inner);
-      attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, 1, row0.data() + h * s.head_dim, inner);
+  test::for_each_isa([&] {
+    struct Shape {
+      size_t tokens, heads, head_dim;
+    };
+    for (const Shape s : {Shape{1, 1, 5}, Shape{5, 2, 7}, Shape{10, 3, 33}, Shape{37, 1, 64}, Shape{197, 3, 64},
+                          Shape{50, 2, 70}}) {
+      CAPTURE(s.tokens);
+      CAPTURE(s.heads);
+      CAPTURE(s.head_dim);
+      const size_t inner = s.heads * s.head_dim;
+      std::vector<float> qkv = test::random_floats(s.tokens * 3 * inner + 16, 31);
+      for (float& v : qkv) v *= 2.0f;  // sharper softmax than uniform noise
+      std::vector<float> want(s.tokens * inner), got(s.tokens * inner, -1.0f), row0(inner, -1.0f);
+      reference::attention(qkv.data(), s.tokens, s.heads, s.head_dim, want.data());
+      for (size_t h = 0; h < s.heads; ++h) {
+        const float* q = qkv.data() + h * s.head_dim;
+        attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, s.tokens, got.data() + h * s.head_dim,
+                    inner);
+        attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, 1, row0.data() + h * s.head_dim, inner);
+      }
+      CHECK(max_abs_diff(got, want) <= 1e-5);
+      CHECK(max_abs_diff(row0, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
     }
-    CHECK(max_abs_diff(got, want) <= 1e-5);
-    CHECK(max_abs_diff(row0, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
-  }
+  });
 }
 
 TEST_CASE("cpu attention split into blocks of query rows over shared keys equals the whole head at once") {
-  const size_t tokens = 45, heads = 2, head_dim = 24, inner = heads * head_dim;
-  std::vector<float> qkv = test::random_floats(tokens * 3 * inner + 16, 37);
-  std::vector<float> whole(tokens * inner), split(tokens * inner, -1.0f);
-  std::vector<float> keys(cpu::kernels::attention_keys_floats(tokens, head_dim));
-  std::vector<float> scores(cpu::kernels::attention_scores_floats(tokens, head_dim));
-  for (size_t h = 0; h < heads; ++h) {
-    const float* q = qkv.data() + h * head_dim;
-    attend_head(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, tokens, whole.data() + h * head_dim, inner);
-    cpu::kernels::attention_keys(q + inner, 3 * inner, tokens, head_dim, keys.data());
-    // Blocks of 8, 3, 17, ... rows, the last one short: each reads only its own query rows.
-    size_t first = 0;
-    for (size_t step : {8, 3, 17, 1, 100}) {
-      const size_t rows = std::min(step, tokens - first);
-      cpu::kernels::attention_queries(q + first * 3 * inner, keys.data(), q + 2 * inner, 3 * inner, tokens, head_dim,
-                                      rows, split.data() + first * inner + h * head_dim, inner, scores.data());
-      first += rows;
+  test::for_each_isa([&] {
+    const size_t tokens = 45, heads = 2, head_dim = 24, inner = heads * head_dim;
+    std::vector<float> qkv = test::random_floats(tokens * 3 * inner + 16, 37);
+    std::vector<float> whole(tokens * inner), split(tokens * inner, -1.0f);
+    std::vector<float> keys(cpu::kernels::attention_keys_floats(tokens, head_dim));
+    std::vector<float> scores(cpu::kernels::attention_scores_floats(tokens, head_dim));
+    for (size_t h = 0; h < heads; ++h) {
+      const float* q = qkv.data() + h * head_dim;
+      attend_head(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, tokens, whole.data() + h * head_dim, inner);
+      cpu::kernels::attention_keys(q + inner, 3 * inner, tokens, head_dim, keys.data());
+      // Blocks of 8, 3, 17, ... rows, the last one short: each reads only its own query rows.
+      size_t first = 0;
+      for (size_t step : {8, 3, 17, 1, 100}) {
+        const size_t rows = std::min(step, tokens - first);
+        cpu::kernels::attention_queries(q + first * 3 * inner, keys.data(), q + 2 * inner, 3 * inner, tokens, head_dim,
+                                        rows, split.data() + first * inner + h * head_dim, inner, scores.data());
+        first += rows;
+      }
+      REQUIRE(first == tokens);
     }
-    REQUIRE(first == tokens);
-  }
-  CHECK(max_abs_diff(split, whole) == 0.0);
+    CHECK(max_abs_diff(split, whole) == 0.0);
+  });
+}
+
+TEST_CASE("cpu attention of one query row, keys read as they are, matches the reference") {
+  test::for_each_isa([&] {
+    for (const size_t tokens : {1, 5, 17, 197}) {
+      for (const size_t head_dim : {5, 16, 33, 64}) {
+        CAPTURE(tokens);
+        CAPTURE(head_dim);
+        const size_t heads = 3, inner = heads * head_dim;
+        std::vector<float> qkv = test::random_floats(tokens * 3 * inner + 16, 39);
+        for (float& v : qkv) v *= 2.0f;
+        std::vector<float> want(tokens * inner), got(inner, -1.0f), scores(tokens);
+        reference::attention(qkv.data(), tokens, heads, head_dim, want.data());
+        for (size_t h = 0; h < heads; ++h) {
+          const float* q = qkv.data() + h * head_dim;  // row 0's query
+          cpu::kernels::attention_row(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, got.data() + h * head_dim,
+                                      scores.data());
+        }
+        CHECK(max_abs_diff(got, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
+      }
+    }
+  });
 }
 
 TEST_CASE("cpu attention query blocks balance the pool within the scratch the session plans") {
@@ -139,35 +171,39 @@ TEST_CASE("cpu attention query blocks balance the pool within the scratch the se
 }
 
 TEST_CASE("cpu patch gather equals the reference's for any row range") {
-  for (const size_t channels : {1, 3}) {
-    const size_t size = 15, patch = 5, grid = 3, n = grid * grid, batch = 2;
-    const size_t pd = patch * patch * channels;
-    const std::vector<float> images = test::random_floats(batch * channels * size * size, 41);
-    std::vector<float> want(batch * n * pd);
-    for (size_t i = 0; i < batch; ++i) {
-      reference::gather_patches(images.data() + i * channels * size * size, channels, size, patch, &want[i * n * pd]);
+  test::for_each_isa([&] {
+    for (const size_t channels : {1, 3}) {
+      const size_t size = 15, patch = 5, grid = 3, n = grid * grid, batch = 2;
+      const size_t pd = patch * patch * channels;
+      const std::vector<float> images = test::random_floats(batch * channels * size * size, 41);
+      std::vector<float> want(batch * n * pd);
+      for (size_t i = 0; i < batch; ++i) {
+        reference::gather_patches(images.data() + i * channels * size * size, channels, size, patch, &want[i * n * pd]);
+      }
+      std::vector<float> got(batch * n * pd, -9.0f);
+      cpu::kernels::gather_patches(images.data(), channels, size, patch, 0, 7, got.data());
+      cpu::kernels::gather_patches(images.data(), channels, size, patch, 7, batch * n - 7, got.data() + 7 * pd);
+      CHECK(got == want);
     }
-    std::vector<float> got(batch * n * pd, -9.0f);
-    cpu::kernels::gather_patches(images.data(), channels, size, patch, 0, 7, got.data());
-    cpu::kernels::gather_patches(images.data(), channels, size, patch, 7, batch * n - 7, got.data() + 7 * pd);
-    CHECK(got == want);
-  }
+  });
 }
 
 TEST_CASE("cpu element-wise kernels: add, accumulate, mean of rows") {
-  const size_t rows = 7, dim = 19;
-  const std::vector<float> a = test::random_floats(rows * dim, 51), b = test::random_floats(rows * dim, 52);
-  std::vector<float> sum(rows * dim), acc = b, mean(dim);
-  cpu::kernels::add(a.data(), b.data(), sum.data(), sum.size());
-  cpu::kernels::accumulate(a.data(), 0.25f, acc.data(), acc.size());
-  cpu::kernels::mean_rows(a.data(), rows, dim, mean.data());
-  for (size_t i = 0; i < a.size(); ++i) {
-    CHECK(sum[i] == a[i] + b[i]);
-    CHECK(acc[i] == doctest::Approx(b[i] + 0.25f * a[i]).epsilon(1e-6));
-  }
-  for (size_t e = 0; e < dim; ++e) {
-    double m = 0.0;
-    for (size_t r = 0; r < rows; ++r) m += a[r * dim + e];
-    CHECK(std::fabs(mean[e] - m / rows) <= 1e-6);
-  }
+  test::for_each_isa([&] {
+    const size_t rows = 7, dim = 19;
+    const std::vector<float> a = test::random_floats(rows * dim, 51), b = test::random_floats(rows * dim, 52);
+    std::vector<float> sum(rows * dim), acc = b, mean(dim);
+    cpu::kernels::add(a.data(), b.data(), sum.data(), sum.size());
+    cpu::kernels::accumulate(a.data(), 0.25f, acc.data(), acc.size());
+    cpu::kernels::mean_rows(a.data(), rows, dim, mean.data());
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK(sum[i] == a[i] + b[i]);
+      CHECK(acc[i] == doctest::Approx(b[i] + 0.25f * a[i]).epsilon(1e-6));
+    }
+    for (size_t e = 0; e < dim; ++e) {
+      double m = 0.0;
+      for (size_t r = 0; r < rows; ++r) m += a[r * dim + e];
+      CHECK(std::fabs(mean[e] - m / rows) <= 1e-6);
+    }
+  });
 }

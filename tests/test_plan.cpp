@@ -315,3 +315,24 @@ TEST_CASE("the plan-driven reference backend equals the network written out dire
     }
   }
 }
+
+TEST_CASE("every stage is labelled with what it is, for per-stage profiles") {
+  using K = plan::StageKind;
+  const ExecutionPlan p = make_plan(deit(2, 1, format::Pooling::kCls), 1);
+  for (const Stage& s : p.stem()) CHECK(s.kind == K::kStem);
+  for (const Stage& s : p.head()) CHECK(s.kind == K::kHead);
+  std::vector<K> kinds;
+  for (const Stage& s : p.branch()) kinds.push_back(s.kind);
+  CHECK(kinds == std::vector<K>{K::kLayerNorm, K::kQkv, K::kQkv, K::kAttention, K::kProjection, K::kLayerNorm,
+                                K::kFc1Gelu, K::kFc2});
+  format::ModelConfig one_head = test::tiny_config();  // no projection: the residual is an add
+  one_head.heads = 1;
+  one_head.head_dim = one_head.embed_dim;
+  one_head.pooling = format::Pooling::kMean;
+  kinds.clear();
+  const ExecutionPlan q = make_plan(one_head, 1);
+  for (const Stage& s : q.branch()) kinds.push_back(s.kind);
+  CHECK(kinds == std::vector<K>{K::kLayerNorm, K::kQkv, K::kAttention, K::kAdd, K::kLayerNorm, K::kFc1Gelu, K::kFc2,
+                                K::kAdd});
+  CHECK(std::string(plan::to_string(K::kFc1Gelu)) == "fc1+gelu");
+}

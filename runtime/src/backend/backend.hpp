@@ -2,6 +2,7 @@
 // only this: a backend prepares a model for one session, then runs batches on it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -61,11 +62,17 @@ struct RunRequest {
 
 // Where the time of the last run went, summed over the batch. branch_ms is sized to the
 // model's branch count when the session is made (no allocation per run).
+// Per-stage times are per kind of stage (plan::StageKind, by index): the stages' own times
+// summed over the run, on whichever threads ran them (concurrent branches add up), with the
+// operations those stages did; zero where a backend does not time stages.
+inline constexpr size_t kProfiledStageKinds = 9;
 struct RunProfile {
   double stem_ms = 0.0;
   double branches_ms = 0.0;      // wall time of the branch phase (all branches, concurrent or not)
   double head_ms = 0.0;          // merge + pooling + head
   std::vector<double> branch_ms; // per branch: its own duration
+  std::array<double, kProfiledStageKinds> stage_ms{};
+  std::array<uint64_t, kProfiledStageKinds> stage_flops{};
 };
 
 struct RunStatus {

@@ -79,6 +79,17 @@ plan::Memory CpuSession::memory(const core::RunRequest& r, uint32_t slot) {
   return plan::Memory{r.input, r.logits, session_arena_.data(), slots_[slot].arena.data()};
 }
 
+static_assert(plan::kStageKinds == core::kProfiledStageKinds, "the profile has a slot per kind of stage");
+
+void CpuSession::timed_stage(const plan::Stage& s, const plan::Memory& memory, size_t batch, uint32_t branch,
+                             uint32_t prefix, uint32_t slot) {
+  const Clock::time_point start = Clock::now();
+  stages_->run(s, memory, batch, branch, prefix, *slots_[slot].team);
+  const size_t kind = size_t(s.kind);
+  slots_[slot].stage_ms[kind] += core::elapsed_ms(start, Clock::now());
+  slots_[slot].stage_flops[kind] += s.flops_per_image * batch;
+}
+
 namespace {
 
 // Whether the longest of equal pieces of work took far longer than the quickest: 3 times, and
@@ -111,10 +122,17 @@ core::RunStatus CpuSession::run(const core::RunRequest& request, const core::Run
     slots_[s].team->set_active_helpers(slot_threads > 0 ? slot_threads - 1 : 0);
   }
 
+  for (Slot& s : slots_) {
+    s.stage_ms.fill(0.0);
+    s.stage_flops.fill(0);
+  }
   const Clock::time_point start = Clock::now();
   bool stalled = stem(request, slots);
   const Clock::time_point stem_done = Clock::now();
   profile.stem_ms += core::elapsed_ms(start, stem_done);
+  const size_t stem_kind = size_t(plan::StageKind::kStem);
+  for (uint32_t s = 0; s < slots; ++s) profile.stage_ms[stem_kind] += slot_ms_[s];
+  for (const plan::Stage& s : plan_.stem()) profile.stage_flops[stem_kind] += s.flops_per_image * request.batch;
 
   std::fill(finished_.begin(), finished_.end(), 0);
   next_branch_.store(0);
@@ -134,13 +152,17 @@ core::RunStatus CpuSession::run(const core::RunRequest& request, const core::Run
       plan::settle(StopReason(stopped_.load()), prefix, request.branches, control.best_prefix_on_deadline);
   if (status.branches_used > 0) {
     const plan::Memory m = memory(request, 0);
-    for (const plan::Stage& s : plan_.head()) {
-      stages_->run(s, m, request.batch, 0, status.branches_used, *slots_[0].team);
-    }
+    for (const plan::Stage& s : plan_.head()) timed_stage(s, m, request.batch, 0, status.branches_used, 0);
   }
   const Clock::time_point end = Clock::now();
   if (status.branches_used > 0) profile.head_ms += core::elapsed_ms(branches_done, end);
-  for (Slot& s : slots_) stalled = s.team->take_stall() || stalled;
+  for (Slot& s : slots_) {
+    stalled = s.team->take_stall() || stalled;
+    for (size_t k = 0; k < plan::kStageKinds; ++k) {
+      profile.stage_ms[k] += s.stage_ms[k];
+      profile.stage_flops[k] += s.stage_flops[k];
+    }
+  }
   governor_.after_run(stalled, end);
   return status;
 }
@@ -166,7 +188,6 @@ void CpuSession::stop(StopReason why) {
 void CpuSession::branch_loop(uint32_t slot, const core::RunRequest& r, const core::RunControl& control,
                              core::RunProfile& profile) {
   const plan::Memory m = memory(r, slot);
-  WorkerTeam& team = *slots_[slot].team;
   for (;;) {
     const uint32_t b = next_branch_.fetch_add(1);
     if (b >= r.branches || stopped_.load() != int(StopReason::kNone)) return;
@@ -175,7 +196,7 @@ void CpuSession::branch_loop(uint32_t slot, const core::RunRequest& r, const cor
     for (const plan::Stage& s : plan_.branch()) {
       if (StopReason why = control.check(); why != StopReason::kNone) return stop(why);
       if (stopped_.load(std::memory_order_relaxed) != int(StopReason::kNone)) return;
-      stages_->run(s, m, r.batch, b, 0, team);
+      timed_stage(s, m, r.batch, b, 0, slot);
     }
     finished_[b] = 1;
     profile.branch_ms[b] += core::elapsed_ms(start, Clock::now());

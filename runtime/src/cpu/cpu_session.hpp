@@ -9,6 +9,7 @@
 
 #include <sched.h>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -45,7 +46,13 @@ class CpuSession final : public core::BackendSession {
   struct Slot {
     std::unique_ptr<WorkerTeam> team;
     Arena arena;
+    // This run's stage times and operations by plan::StageKind (summed into the profile).
+    std::array<double, plan::kStageKinds> stage_ms{};
+    std::array<uint64_t, plan::kStageKinds> stage_flops{};
   };
+  // Runs stage `s` on slot `slot`, adding its time and operations to the slot's.
+  void timed_stage(const plan::Stage& s, const plan::Memory& memory, size_t batch, uint32_t branch, uint32_t prefix,
+                   uint32_t slot);
 
   void reserve(size_t batch);  // plan and arenas for batches up to `batch` (grows once)
   plan::Memory memory(const core::RunRequest& request, uint32_t slot);

@@ -125,11 +125,25 @@ void StageRunner::attention(const Stage& s, const plan::Memory& memory, size_t n
     core::fail(PFRT_INTERNAL_ERROR, "cpu backend: attention queries and keys with different row strides");
   }
   const size_t pairs = n * c.heads, tokens = s.aux.rows, queries = s.in.rows;
-  const size_t blocks = query_blocks(team.threads(), pairs, queries);
   plan::View scratch;
   scratch.buffer = s.scratch;
   float* keys = plan::locate(plan_, memory, scratch, branch);
   const size_t keys_floats = whole_lines(kernels::attention_keys_floats(tokens, c.head_dim));
+  if (queries == 1) {  // the class row: keys read as they are, one (image, head) per item
+    const float* q = plan::locate(plan_, memory, s.in, branch);
+    const float* k = plan::locate(plan_, memory, s.aux, branch);
+    float* out = plan::locate(plan_, memory, s.out, branch);
+    const size_t inner = c.inner_dim();
+    team.for_each(pairs, [&](size_t pair) {
+      const size_t image = pair / c.heads, head = pair % c.heads;
+      const float* kr = k + image * s.aux.image_stride + head * c.head_dim;
+      kernels::attention_row(q + image * s.in.image_stride + head * c.head_dim, kr, kr + inner, s.aux.row_stride,
+                             tokens, c.head_dim, out + image * s.out.image_stride + head * c.head_dim,
+                             keys + pair * keys_floats);  // scores: keys_floats >= tokens
+    });
+    return;
+  }
+  const size_t blocks = query_blocks(team.threads(), pairs, queries);
   const AttentionWork work{plan::locate(plan_, memory, s.in, branch),
                            s.in.image_stride,
                            plan::locate(plan_, memory, s.aux, branch),

@@ -25,7 +25,41 @@ const char* to_string(Op op) {
   return "?";
 }
 
+const char* to_string(StageKind kind) {
+  switch (kind) {
+    case StageKind::kStem: return "stem";
+    case StageKind::kQkv: return "qkv";
+    case StageKind::kAttention: return "attention";
+    case StageKind::kProjection: return "projection";
+    case StageKind::kLayerNorm: return "layernorm";
+    case StageKind::kFc1Gelu: return "fc1+gelu";
+    case StageKind::kFc2: return "fc2";
+    case StageKind::kAdd: return "add";
+    case StageKind::kHead: return "head";
+    case StageKind::kCount: break;
+  }
+  return "?";
+}
+
 namespace {
+
+// What a branch stage is, from its operation and, for GEMMs, the layer's tensor.
+StageKind branch_kind(const Stage& s, const std::vector<LinearLayer>& linears) {
+  switch (s.op) {
+    case Op::kLayerNorm: return StageKind::kLayerNorm;
+    case Op::kAttention: return StageKind::kAttention;
+    case Op::kAdd:
+    case Op::kMeanRows: return StageKind::kAdd;
+    case Op::kLinear:
+      switch (linears[s.linear].weight.tensor) {
+        case BlockTensor::kQkvWeight: return StageKind::kQkv;
+        case BlockTensor::kOutWeight: return StageKind::kProjection;
+        case BlockTensor::kFc1Weight: return StageKind::kFc1Gelu;
+        default: return StageKind::kFc2;
+      }
+    default: return StageKind::kAdd;
+  }
+}
 
 // Writes the stages of a plan and the buffers they use.
 class Builder {
@@ -332,6 +366,9 @@ ExecutionPlan::ExecutionPlan(const ModelConfig& config, const PlanOptions& optio
   pooled.branch_stride = batch_ * config_.embed_dim;
   b.branch(branch_, x0, pooled);
   b.head(head_, pooled);
+  for (Stage& s : stem_) s.kind = StageKind::kStem;
+  for (Stage& s : branch_) s.kind = branch_kind(s, linears_);
+  for (Stage& s : head_) s.kind = StageKind::kHead;
 
   // Session arena: the stem as one step (a backend may run its stages row block by row block,
   // several blocks at once, so its buffers are live together), one step for the whole branch

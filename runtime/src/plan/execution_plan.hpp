@@ -76,6 +76,22 @@ const char* to_string(Op op);
 
 enum class Activation : uint8_t { kNone, kGelu };
 
+// What a stage is in the network, for per-stage profiles (pfrt-bench --profile stages).
+enum class StageKind : uint8_t {
+  kStem,        // patch gather, embedding GEMM, tokens
+  kQkv,         // the QKV GEMM (or keys/values and the class-row query)
+  kAttention,   // softmax(q k^T) v
+  kProjection,  // the attention output projection (with its residual add)
+  kLayerNorm,   // the blocks' LayerNorms
+  kFc1Gelu,     // MLP fc1 with GELU
+  kFc2,         // MLP fc2 (with its residual add)
+  kAdd,         // residual adds without a GEMM, mean pooling
+  kHead,        // merge, LayerNorm, classifier
+  kCount
+};
+inline constexpr size_t kStageKinds = size_t(StageKind::kCount);
+const char* to_string(StageKind kind);
+
 // A GEMM with static weights: rows [first_row, first_row + out) of `weight` ([*, in]), bias
 // optional. Branch layers name block tensors; the executing branch supplies its index.
 struct LinearLayer {
@@ -88,6 +104,7 @@ struct LinearLayer {
 
 struct Stage {
   Op op;
+  StageKind kind = StageKind::kStem;
   View in, out, aux;
   bool has_aux = false;
   uint32_t linear = 0;                       // kLinear: index into the plan's linear layers

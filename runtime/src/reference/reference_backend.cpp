@@ -35,8 +35,15 @@ class ReferenceSession final : public BackendSession {
   RunStatus run(const RunRequest& r, const RunControl& control, RunProfile& profile) override {
     reserve(r.batch);
     plan::Memory memory{r.input, r.logits, session_.data(), slot_.data()};
+    // Every stage timed into the profile by its kind, with its operations.
+    const auto stage = [&](const Stage& s, uint32_t branch, uint32_t prefix) {
+      const Clock::time_point begin = Clock::now();
+      run_stage(s, memory, r.batch, branch, prefix);
+      profile.stage_ms[size_t(s.kind)] += elapsed_ms(begin, Clock::now());
+      profile.stage_flops[size_t(s.kind)] += s.flops_per_image * r.batch;
+    };
     const Clock::time_point start = Clock::now();
-    for (const Stage& s : plan_.stem()) run_stage(s, memory, r.batch, 0, 0);
+    for (const Stage& s : plan_.stem()) stage(s, 0, 0);
     const Clock::time_point stem_done = Clock::now();
     profile.stem_ms += elapsed_ms(start, stem_done);
 
@@ -47,7 +54,7 @@ class ReferenceSession final : public BackendSession {
       control.branch_started(b);
       for (const Stage& s : plan_.branch()) {
         if ((stopped = control.check()) != StopReason::kNone) break;
-        run_stage(s, memory, r.batch, b, 0);
+        stage(s, b, 0);
       }
       if (stopped != StopReason::kNone) break;
       finished = b + 1;
@@ -58,7 +65,7 @@ class ReferenceSession final : public BackendSession {
 
     const RunStatus status = plan::settle(stopped, finished, r.branches, control.best_prefix_on_deadline);
     if (status.branches_used == 0) return status;
-    for (const Stage& s : plan_.head()) run_stage(s, memory, r.batch, 0, status.branches_used);
+    for (const Stage& s : plan_.head()) stage(s, 0, status.branches_used);
     profile.head_ms += elapsed_ms(branches_done, Clock::now());
     return status;
   }

@@ -80,6 +80,8 @@ RunOutcome Session::run(const float* input, size_t input_floats, float* logits, 
 
   profile_.stem_ms = profile_.branches_ms = profile_.head_ms = 0.0;
   std::fill(profile_.branch_ms.begin(), profile_.branch_ms.end(), 0.0);
+  profile_.stage_ms.fill(0.0);
+  profile_.stage_flops.fill(0);
   cancel_.store(false, std::memory_order_relaxed);
   const Clock::time_point start = Clock::now();
   const RunStatus status = state_->run(request, control, profile_);

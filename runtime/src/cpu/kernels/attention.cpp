@@ -134,4 +134,29 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
   }
 }
 
+void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                   float* out, float* s) {
+  const float scale = 1.0f / __builtin_sqrtf(float(head_dim));
+  for (size_t j = 0; j < tokens; ++j) {
+    const float* kr = k + j * stride;
+    float lane[kLanes] = {};
+    size_t e = 0;
+    for (; e + kLanes <= head_dim; e += kLanes) {
+      for (size_t l = 0; l < kLanes; ++l) lane[l] += q[e + l] * kr[e + l];
+    }
+    float dot = 0.0f;
+    for (; e < head_dim; ++e) dot += q[e] * kr[e];
+    for (size_t l = 0; l < kLanes; ++l) dot += lane[l];
+    s[j] = dot * scale;
+  }
+  const float inv = softmax_numerators(s, tokens);
+  for (size_t e = 0; e < head_dim; ++e) out[e] = 0.0f;
+  for (size_t j = 0; j < tokens; ++j) {
+    const float p = s[j];
+    const float* vr = v + j * stride;
+    for (size_t e = 0; e < head_dim; ++e) out[e] += p * vr[e];
+  }
+  for (size_t e = 0; e < head_dim; ++e) out[e] *= inv;
+}
+
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA

@@ -42,6 +42,7 @@ struct Table {
   decltype(&base::attention_scores_floats) attention_scores_floats;
   decltype(&base::attention_keys) attention_keys;
   decltype(&base::attention_queries) attention_queries;
+  decltype(&base::attention_row) attention_row;
   decltype(&base::add) add;
   decltype(&base::accumulate) accumulate;
   decltype(&base::mean_rows) mean_rows;
@@ -51,7 +52,7 @@ struct Table {
 #define PFRT_KERNEL_TABLE(ns, name)                                                                            \
   Table {                                                                                                      \
     name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_keys_floats, ns::attention_scores_floats, \
-        ns::attention_keys, ns::attention_queries, ns::add, ns::accumulate, ns::mean_rows,                     \
+        ns::attention_keys, ns::attention_queries, ns::attention_row, ns::add, ns::accumulate, ns::mean_rows,  \
         GemmKernel{name, ns::gemm_rows_per_tile(), ns::gemm_panel_width(), ns::gemm_pack, ns::gemm},           \
   }
 
@@ -144,6 +145,11 @@ void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_di
 void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
                        size_t head_dim, size_t queries, float* out, size_t out_stride, float* scores) {
   table().attention_queries(q, keys, v, stride, tokens, head_dim, queries, out, out_stride, scores);
+}
+
+void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                   float* out, float* scores) {
+  table().attention_row(q, k, v, stride, tokens, head_dim, out, scores);
 }
 
 void add(const float* a, const float* b, float* y, size_t n) { table().add(a, b, y, n); }

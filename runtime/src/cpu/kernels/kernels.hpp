@@ -47,6 +47,11 @@ size_t attention_scores_floats(size_t tokens, size_t head_dim);
 void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys);
 void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
                        size_t head_dim, size_t queries, float* out, size_t out_stride, float* scores);
+// One query row against keys and values read as they are (no prepared keys): for the class
+// row of a branch's last block, where preparing the keys would cost more than the row itself.
+// k and v rows `stride` floats apart; `scores`: `tokens` floats of scratch.
+void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                   float* out, float* scores);
 
 // --- elementwise.cpp (gather_patches: patches.cpp)
 // y[i] = a[i] + b[i] (the residual add). y may equal a or b.
