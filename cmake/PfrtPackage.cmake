@@ -39,9 +39,9 @@ if(CMAKE_CROSSCOMPILING)
   if(TARGET pfrt-bench)
     string(APPEND PFRT_DEBIAN_DEPENDS ", libxnnpack0, libpthreadpool0, libcpuinfo0")
   endif()
-  # pfrt-run and pfrt-bench decode images (stb) and read gzip'ed IDX files (zlib).
+  # pfrt-run and pfrt-bench decode images (libpng, libjpeg-turbo) and read gzip'ed IDX files (zlib).
   if(TARGET pfrt-run OR TARGET pfrt-bench)
-    string(APPEND PFRT_DEBIAN_DEPENDS ", libstb0, zlib1g")
+    string(APPEND PFRT_DEBIAN_DEPENDS ", libpng16-16, libturbojpeg0, zlib1g")
   endif()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "${PFRT_DEBIAN_DEPENDS}")
 else()
