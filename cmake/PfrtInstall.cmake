@@ -5,6 +5,10 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
+# Everything here is the `pfrt` package's; the Python module (runtime/python) installs as the
+# `python` component, packaged as python3-pfrt.
+set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME pfrt)
+
 set(PFRT_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/pfrt)
 set(PFRT_PKGCONFIG_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
