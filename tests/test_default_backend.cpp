@@ -45,7 +45,8 @@ TEST_CASE("default backend: a cpu backend that cannot run fails session creation
   const CpuUnavailable unavailable("its kernels need an instruction set this CPU lacks (test hook)");
   const std::string expected =
       "the default backend 'cpu' cannot run here: its kernels need an instruction set this CPU lacks (test hook); "
-      "pfrt does not fall back to another: name one (this build has: " + builtin_names() + ")";
+      "pfrt does not fall back to another: name one (this build has: " +
+      builtin_names() + ")";
 
   pfrt_session* session = nullptr;
   CHECK(pfrt_session_create(model.get(), nullptr, &session) == PFRT_BACKEND_ERROR);

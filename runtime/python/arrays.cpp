@@ -29,8 +29,8 @@ std::string shape_string(const py::array& a) {
 }
 
 size_t check_input(const py::array& x, uint32_t channels, uint32_t size, const char* what) {
-  const std::string expected = "(N, " + std::to_string(channels) + ", " + std::to_string(size) + ", " +
-                               std::to_string(size) + ")";
+  const std::string expected =
+      "(N, " + std::to_string(channels) + ", " + std::to_string(size) + ", " + std::to_string(size) + ")";
   if (!is_float32(x)) {
     throw py::value_error(std::string(what) + " must be float32 (native byte order), got " + dtype_name(x) +
                           ": convert it with x.astype(numpy.float32)");
@@ -40,7 +40,8 @@ size_t check_input(const py::array& x, uint32_t channels, uint32_t size, const c
                           " (batch, channels, height, width), N >= 1");
   }
   if (!c_contiguous_aligned(x)) {
-    throw py::value_error(std::string(what) + " must be C-contiguous and aligned (pfrt reads it in place): pass "
+    throw py::value_error(std::string(what) +
+                          " must be C-contiguous and aligned (pfrt reads it in place): pass "
                           "numpy.ascontiguousarray(x)");
   }
   return size_t(x.shape(0));

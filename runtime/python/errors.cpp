@@ -49,7 +49,8 @@ void bind_errors(py::module_& m) {
   if (g_error == nullptr) throw py::error_already_set();
   m.add_object("Error", py::handle(g_error));
   for (ErrorClass& c : g_classes) {
-    py::tuple bases = c.also ? py::make_tuple(py::handle(g_error), py::handle(c.also)) : py::make_tuple(py::handle(g_error));
+    py::tuple bases =
+        c.also ? py::make_tuple(py::handle(g_error), py::handle(c.also)) : py::make_tuple(py::handle(g_error));
     c.type = PyErr_NewExceptionWithDoc((std::string("pfrt.") + c.name).c_str(), c.doc, bases.ptr(), nullptr);
     if (c.type == nullptr) throw py::error_already_set();
     m.add_object(c.name, py::handle(c.type));

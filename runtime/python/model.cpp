@@ -44,17 +44,19 @@ py::array_t<float> normalize(const Model& model, const py::array& pixels) {
   const bool grey = pixels.ndim() == 2 && info.channels == 1;
   const py::ssize_t n = pixels.ndim() == 4 ? pixels.shape(0) : 1;
   const int first = pixels.ndim() == 4 ? 1 : 0;
-  const bool fits = (grey || pixels.ndim() == 3 || pixels.ndim() == 4) && n >= 1 && pixels.shape(first) == info.image_size &&
-                    pixels.shape(first + 1) == info.image_size && (grey || pixels.shape(first + 2) == info.channels);
+  const bool fits = (grey || pixels.ndim() == 3 || pixels.ndim() == 4) && n >= 1 &&
+                    pixels.shape(first) == info.image_size && pixels.shape(first + 1) == info.image_size &&
+                    (grey || pixels.shape(first + 2) == info.channels);
   if (!py::detail::npy_api::get().PyArray_EquivTypes_(pixels.dtype().ptr(), py::dtype::of<uint8_t>().ptr()) || !fits) {
     throw py::value_error("normalize takes uint8 pixels of shape (" + s + ", " + s + ", " + c + ") or (N, " + s + ", " +
-                          s + ", " + c + ") (height, width, channels)" + (info.channels == 1 ? ", or (" + s + ", " + s + ")" : "") +
-                          "; got " + std::string(py::str(pixels.dtype())) + " of shape " + shape_string(pixels));
+                          s + ", " + c + ") (height, width, channels)" +
+                          (info.channels == 1 ? ", or (" + s + ", " + s + ")" : "") + "; got " +
+                          std::string(py::str(pixels.dtype())) + " of shape " + shape_string(pixels));
   }
   const py::array contiguous = py::array::ensure(pixels, py::array::c_style);
   const size_t image = size_t(info.channels) * info.image_size * info.image_size;
-  py::array_t<float> out({py::ssize_t(n), py::ssize_t(info.channels), py::ssize_t(info.image_size),
-                          py::ssize_t(info.image_size)});
+  py::array_t<float> out(
+      {py::ssize_t(n), py::ssize_t(info.channels), py::ssize_t(info.image_size), py::ssize_t(info.image_size)});
   const auto* in = static_cast<const uint8_t*>(contiguous.data());
   float* to = out.mutable_data();
   for (py::ssize_t i = 0; i < n; ++i) {
@@ -78,9 +80,11 @@ void bind_model(py::module_& m) {
       .def_readonly("blocks_per_branch", &ModelInfo::blocks_per_branch)
       .def_readonly("classes", &ModelInfo::classes)
       .def_readonly("tokens", &ModelInfo::tokens, "patches + 1 (class token)")
-      .def_property_readonly("pooling", [](const ModelInfo& i) { return pooling_name(i.pooling); }, "'cls' or 'mean'")
-      .def_property_readonly("training", [](const ModelInfo& i) { return training_name(i.training); },
-                             "'progressive' (every prefix of branches was trained), 'plain' or 'unknown'")
+      .def_property_readonly(
+          "pooling", [](const ModelInfo& i) { return pooling_name(i.pooling); }, "'cls' or 'mean'")
+      .def_property_readonly(
+          "training", [](const ModelInfo& i) { return training_name(i.training); },
+          "'progressive' (every prefix of branches was trained), 'plain' or 'unknown'")
       .def_readonly("parameters", &ModelInfo::parameters)
       .def_readonly("flops", &ModelInfo::flops, "operations of one image through all branches")
       .def_readonly("flops_per_branch", &ModelInfo::flops_per_branch)
@@ -98,7 +102,8 @@ void bind_model(py::module_& m) {
            }),
            py::arg("path"), "Opens and verifies a model file (made by pfrt-convert).")
       .def_static(
-          "from_bytes", [](const py::bytes& data) {
+          "from_bytes",
+          [](const py::bytes& data) {
             const std::string bytes = data;
             return Model::from_buffer(bytes.data(), bytes.size());
           },
@@ -106,16 +111,24 @@ void bind_model(py::module_& m) {
       .def_property_readonly("info", &Model::info)
       .def_property_readonly("labels", &labels, "One label per class, or [] when the model stores none.")
       .def_property_readonly("name", &Model::name)
-      .def("metadata", [](const Model& model, const std::string& key) -> std::optional<std::string> {
-             const char* v = pfrt_model_get_metadata(model.get(), key.c_str());
-             return v ? std::optional<std::string>(v) : std::nullopt;
-           }, py::arg("key"), "A metadata value (producer, producer_version, source_sha256, ...), or None.")
-      .def_property_readonly("mean", [](const Model& model) { return per_channel(model, pfrt_model_get_input_mean(model.get())); })
-      .def_property_readonly("std", [](const Model& model) { return per_channel(model, pfrt_model_get_input_std(model.get())); })
-      .def_property_readonly("input_shape", [](const Model& model) {
-        const ModelInfo i = model.info();
-        return py::make_tuple(i.channels, i.image_size, i.image_size);
-      }, "(channels, height, width) of one image")
+      .def(
+          "metadata",
+          [](const Model& model, const std::string& key) -> std::optional<std::string> {
+            const char* v = pfrt_model_get_metadata(model.get(), key.c_str());
+            return v ? std::optional<std::string>(v) : std::nullopt;
+          },
+          py::arg("key"), "A metadata value (producer, producer_version, source_sha256, ...), or None.")
+      .def_property_readonly(
+          "mean", [](const Model& model) { return per_channel(model, pfrt_model_get_input_mean(model.get())); })
+      .def_property_readonly(
+          "std", [](const Model& model) { return per_channel(model, pfrt_model_get_input_std(model.get())); })
+      .def_property_readonly(
+          "input_shape",
+          [](const Model& model) {
+            const ModelInfo i = model.info();
+            return py::make_tuple(i.channels, i.image_size, i.image_size);
+          },
+          "(channels, height, width) of one image")
       .def("normalize", &normalize, py::arg("pixels"),
            "uint8 pixels, (H, W, C) or (N, H, W, C) (or (H, W) for a grey model) of the model's size, as the network's "
            "input: float32 (N, C, H, W), (pixel / 255 - mean) / std.")

@@ -68,8 +68,9 @@ PyRunResult run(PySession& s, const py::object& x_object, uint32_t branches, dou
   options.budget_ms = deadline_ms;
   options.best_prefix = best_prefix;
   if (s.running.exchange(true)) {
-    throw py::value_error("this session is running on another thread: a session runs one batch at a time; "
-                          "give each thread a session of its own");
+    throw py::value_error(
+        "this session is running on another thread: a session runs one batch at a time; "
+        "give each thread a session of its own");
   }
   struct Done {
     std::atomic<bool>& flag;
@@ -110,8 +111,8 @@ void bind_session(py::module_& m) {
   py::class_<PySession>(m, "Session",
                         "One stream of inferences over a model: use one session per thread. The GIL is released "
                         "while it runs.")
-      .def(py::init([](const Model& model, const std::optional<std::string>& backend, int32_t threads,
-                       int32_t spin_us, const py::object& affinity) {
+      .def(py::init([](const Model& model, const std::optional<std::string>& backend, int32_t threads, int32_t spin_us,
+                       const py::object& affinity) {
              SessionOptions o;
              o.backend = backend.value_or("");
              o.threads = threads;
@@ -128,31 +129,34 @@ void bind_session(py::module_& m) {
       .def_property_readonly("backend", [](const PySession& s) { return s.session.backend(); })
       .def_property_readonly("threads", [](const PySession& s) { return s.session.threads(); })
       .def_property_readonly("model", [](const PySession& s) { return s.model; })
-      .def("describe", [](const PySession& s) { return s.session.describe(); }, "One line on how the session runs.")
+      .def(
+          "describe", [](const PySession& s) { return s.session.describe(); }, "One line on how the session runs.")
       .def(
           "run",
           [](PySession& s, const py::object& x, uint32_t branches, double deadline_ms, bool best_prefix,
-             const std::optional<py::array>& out) {
-            return run(s, x, branches, deadline_ms, best_prefix, out).logits;
-          },
+             const std::optional<py::array>& out) { return run(s, x, branches, deadline_ms, best_prefix, out).logits; },
           py::arg("x"), py::kw_only(), py::arg("branches") = 0, py::arg("deadline_ms") = 0.0,
           py::arg("best_prefix") = false, py::arg("out") = py::none(),
           (std::string(run_doc) + " Returns the logits, float32 (N, classes).").c_str())
       .def("run_ex", &run, py::arg("x"), py::kw_only(), py::arg("branches") = 0, py::arg("deadline_ms") = 0.0,
            py::arg("best_prefix") = false, py::arg("out") = py::none(),
            (std::string(run_doc) + " Returns a RunResult: the logits and the branches used.").c_str())
-      .def("cancel", [](PySession& s) { s.session.cancel(); },
-           "Thread-safe: the run in progress stops at its next check and raises CancelledError.")
-      .def("profile", [](const PySession& s) {
-        const Profile p = s.session.profile();
-        py::dict d;
-        d["stem_ms"] = p.stem_ms;
-        d["branches_ms"] = p.branches_ms;
-        d["head_ms"] = p.head_ms;
-        d["longest_branch_ms"] = p.longest_branch_ms;
-        d["branch_ms"] = p.branch_ms;
-        return d;
-      }, "Where the last run's time went: stem_ms, branches_ms, head_ms, longest_branch_ms, branch_ms (per branch).")
+      .def(
+          "cancel", [](PySession& s) { s.session.cancel(); },
+          "Thread-safe: the run in progress stops at its next check and raises CancelledError.")
+      .def(
+          "profile",
+          [](const PySession& s) {
+            const Profile p = s.session.profile();
+            py::dict d;
+            d["stem_ms"] = p.stem_ms;
+            d["branches_ms"] = p.branches_ms;
+            d["head_ms"] = p.head_ms;
+            d["longest_branch_ms"] = p.longest_branch_ms;
+            d["branch_ms"] = p.branch_ms;
+            return d;
+          },
+          "Where the last run's time went: stem_ms, branches_ms, head_ms, longest_branch_ms, branch_ms (per branch).")
       .def("__repr__", [](const PySession& s) { return "<pfrt.Session " + s.session.describe() + ">"; });
 }
 

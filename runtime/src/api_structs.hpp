@@ -25,8 +25,8 @@ uint32_t struct_size_of(const T& s, const std::string& what) {
     core::fail(PFRT_INVALID_ARGUMENT, what + ".struct_size is not set (call " + what + "_init)");
   }
   if (size > kMaxStructSize) {
-    core::fail(PFRT_INVALID_ARGUMENT, what + ".struct_size " + std::to_string(size) +
-                                          " is no size of this struct (call " + what + "_init)");
+    core::fail(PFRT_INVALID_ARGUMENT,
+               what + ".struct_size " + std::to_string(size) + " is no size of this struct (call " + what + "_init)");
   }
   return size;
 }

@@ -10,8 +10,8 @@ namespace {
 
 // pfrt_model_info as pfrt 0.1 declared it (88 bytes on every platform pfrt builds for).
 struct ModelInfo01 {
-  uint32_t image_size, channels, patch_size, embed_dim, heads, head_dim, mlp_dim, branches, blocks_per_branch,
-      classes, tokens;
+  uint32_t image_size, channels, patch_size, embed_dim, heads, head_dim, mlp_dim, branches, blocks_per_branch, classes,
+      tokens;
   pfrt_pooling pooling;
   pfrt_training training;
   uint64_t parameters, flops, flops_per_branch, file_size;
@@ -30,9 +30,10 @@ pfrt_status pfrt_model_get_info_0_1(const pfrt_model* model, ModelInfo01* out_in
     pfrt::api::require(model, "model");
     pfrt::api::require(out_info, "out_info");
     const pfrt_model_info i = pfrt::api::model_info(*model);
-    *out_info = ModelInfo01{i.image_size, i.channels, i.patch_size, i.embed_dim, i.heads, i.head_dim,
-                            i.mlp_dim, i.branches, i.blocks_per_branch, i.classes, i.tokens, i.pooling,
-                            i.training, i.parameters, i.flops, i.flops_per_branch, i.file_size};
+    *out_info =
+        ModelInfo01{i.image_size, i.channels,          i.patch_size, i.embed_dim, i.heads,   i.head_dim, i.mlp_dim,
+                    i.branches,   i.blocks_per_branch, i.classes,    i.tokens,    i.pooling, i.training, i.parameters,
+                    i.flops,      i.flops_per_branch,  i.file_size};
   });
 }
 

@@ -39,7 +39,8 @@ void on_warning(png_structp png, png_const_charp message) {
 }
 
 ImageError corrupt(const PngSource& source) {
-  return ImageError(std::string("corrupt PNG (") + source.error + (source.warning[0] ? ": " : "") + source.warning + ")");
+  return ImageError(std::string("corrupt PNG (") + source.error + (source.warning[0] ? ": " : "") + source.warning +
+                    ")");
 }
 
 void read_bytes(png_structp png, png_bytep out, png_size_t length) {

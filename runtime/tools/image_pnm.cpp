@@ -43,7 +43,8 @@ Image decode_pnm(const uint8_t* data, size_t size) {
   const uint64_t width = read_number(data, size, pos, "width");
   const uint64_t height = read_number(data, size, pos, "height");
   const uint64_t maxval = read_number(data, size, pos, "maximum value");
-  if (pos >= size || !is_space(data[pos])) throw ImageError("PGM/PPM header is malformed: no whitespace before the pixels");
+  if (pos >= size || !is_space(data[pos]))
+    throw ImageError("PGM/PPM header is malformed: no whitespace before the pixels");
   ++pos;  // the single whitespace byte before the pixels
   if (maxval == 0 || maxval > 65535) {
     throw ImageError("PGM/PPM maximum value " + std::to_string(maxval) + " is not in 1..65535");

@@ -14,22 +14,22 @@
 
 static int failures = 0;
 
-#define EXPECT(cond)                                                              \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
+#define EXPECT(cond)                                                                         \
+  do {                                                                                       \
+    if (!(cond)) {                                                                           \
       fprintf(stderr, "old_caller: line %d: %s (%s)\n", __LINE__, #cond, pfrt_last_error()); \
-      ++failures;                                                                 \
-    }                                                                             \
+      ++failures;                                                                            \
+    }                                                                                        \
   } while (0)
 
 #define CANARY 0x5a
 
 /* A struct of the 0.1 layout followed by 64 canary bytes the library must not write. */
-#define GUARDED(type, name)  \
-  struct {                   \
-    type value;              \
-    unsigned char tail[64];  \
-  } name;                    \
+#define GUARDED(type, name) \
+  struct {                  \
+    type value;             \
+    unsigned char tail[64]; \
+  } name;                   \
   memset(&name, CANARY, sizeof(name))
 
 static int intact(const unsigned char* tail) {

@@ -93,8 +93,7 @@ std::vector<uint8_t> encode_jpeg(const JpegSpec& spec, const std::vector<uint8_t
   const int subsampling = spec.channels == 1 ? TJSAMP_GRAY : spec.subsample ? TJSAMP_420 : TJSAMP_444;
   const int format = spec.channels == 1 ? TJPF_GRAY : spec.channels == 3 ? TJPF_RGB : TJPF_CMYK;
   if (!handle || tjCompress2(handle.get(), pixels.data(), int(spec.width), 0, int(spec.height), format, &jpeg, &size,
-                             subsampling, spec.quality,
-                             spec.progressive ? TJFLAG_PROGRESSIVE : 0) != 0) {
+                             subsampling, spec.quality, spec.progressive ? TJFLAG_PROGRESSIVE : 0) != 0) {
     tjFree(jpeg);
     throw std::runtime_error(std::string("encode_jpeg: ") + tjGetErrorStr2(handle.get()));
   }
@@ -135,7 +134,8 @@ std::vector<uint8_t> set_u16(std::vector<uint8_t> bytes, size_t at, uint16_t val
 
 std::vector<uint8_t> gradient(uint32_t width, uint32_t height, uint32_t channels) {
   std::vector<uint8_t> pixels(size_t(width) * height * channels);
-  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t((i / channels % width) * 5 + (i / channels / width) * 3);
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = uint8_t((i / channels % width) * 5 + (i / channels / width) * 3);
   return pixels;
 }
 
@@ -148,7 +148,8 @@ std::vector<MalformedImage> malformed_images() {
   const size_t sof = jpeg_marker(jpeg, 0xc0), dqt = jpeg_marker(jpeg, 0xdb), dht = jpeg_marker(jpeg, 0xc4);
   const size_t scan = jpeg_scan_data(jpeg);
   std::vector<MalformedImage> out;
-  out.push_back({"jpeg-truncated-in-scan.jpg", cut(jpeg, scan + (jpeg.size() - scan) / 2), "corrupt JPEG (Premature end of JPEG file)"});
+  out.push_back({"jpeg-truncated-in-scan.jpg", cut(jpeg, scan + (jpeg.size() - scan) / 2),
+                 "corrupt JPEG (Premature end of JPEG file)"});
   out.push_back({"jpeg-truncated-in-header.jpg", cut(jpeg, dqt + 20), "corrupt JPEG (its header gives no image size)"});
   out.push_back({"jpeg-only-signature.jpg", {0xff, 0xd8, 0xff}, "corrupt JPEG (its header gives no image size)"});
   out.push_back({"jpeg-zero-width.jpg", set_u16(jpeg, sof + 7, 0), "corrupt JPEG (Empty JPEG image"});
@@ -159,14 +160,16 @@ std::vector<MalformedImage> malformed_images() {
   out.push_back({"jpeg-lossless-sof3.jpg", lossless, "corrupt JPEG (Unsupported JPEG process"});
   std::vector<uint8_t> no_table = jpeg;
   no_table[dqt + 4] = 0x03;  // the first table defined as table 3: table 0, which components use, is missing
-  out.push_back({"jpeg-quantization-table-missing.jpg", no_table, "corrupt JPEG (Quantization table 0x00 was not defined)"});
+  out.push_back(
+      {"jpeg-quantization-table-missing.jpg", no_table, "corrupt JPEG (Quantization table 0x00 was not defined)"});
   std::vector<uint8_t> huffman = jpeg;
   for (size_t i = 0; i < 16; ++i) huffman[dht + 5 + i] = 0x20;  // 16 x 32 = 512 codes: more than 256 symbols
   out.push_back({"jpeg-huffman-over-256-symbols.jpg", huffman, "corrupt JPEG (Bogus Huffman table definition)"});
   std::vector<uint8_t> early_end = jpeg;
   early_end[scan + 10] = 0xff;
   early_end[scan + 11] = 0xd9;  // EOI inside the entropy-coded data
-  out.push_back({"jpeg-end-inside-scan.jpg", early_end, "corrupt JPEG (Corrupt JPEG data: premature end of data segment)"});
+  out.push_back(
+      {"jpeg-end-inside-scan.jpg", early_end, "corrupt JPEG (Corrupt JPEG data: premature end of data segment)"});
   JpegSpec cmyk = spec;
   cmyk.channels = 4;
   out.push_back({"jpeg-cmyk.jpg", encode_jpeg(cmyk, gradient(32, 32, 4)), "JPEG in YCCK is not supported"});
@@ -175,7 +178,8 @@ std::vector<MalformedImage> malformed_images() {
   png_spec.width = png_spec.height = 16;
   png_spec.channels = 3;
   const std::vector<uint8_t> png = encode_png(png_spec, gradient(16, 16, 3));
-  out.push_back({"png-truncated.png", cut(png, png.size() - 30), "corrupt PNG (truncated: the data ends inside the image)"});
+  out.push_back(
+      {"png-truncated.png", cut(png, png.size() - 30), "corrupt PNG (truncated: the data ends inside the image)"});
   std::vector<uint8_t> bad_crc = png;
   bad_crc[16 + 12] ^= 0x01;  // IHDR's filter method byte: its CRC no longer matches
   out.push_back({"png-header-crc.png", bad_crc, "corrupt PNG (IHDR: CRC error)"});
@@ -186,7 +190,8 @@ std::vector<MalformedImage> malformed_images() {
   wide[19] = 0xa0;
   const uint32_t crc = uint32_t(crc32(0, wide.data() + 12, 17));
   for (int i = 0; i < 4; ++i) wide[29 + size_t(i)] = uint8_t(crc >> (24 - 8 * i));
-  out.push_back({"png-over-the-limit.png", wide, "corrupt PNG (Invalid IHDR data: Image width exceeds user limit in IHDR)"});
+  out.push_back(
+      {"png-over-the-limit.png", wide, "corrupt PNG (Invalid IHDR data: Image width exceeds user limit in IHDR)"});
   return out;
 }
 

@@ -23,9 +23,9 @@ std::vector<uint8_t> encode_png(const PngSpec& spec, const std::vector<uint8_t>&
 
 struct JpegSpec {
   uint32_t width = 1, height = 1;
-  uint32_t channels = 3;     // 1 grey, 3 RGB, 4 CMYK (written as YCCK)
+  uint32_t channels = 3;  // 1 grey, 3 RGB, 4 CMYK (written as YCCK)
   int quality = 90;
-  bool subsample = true;     // colour: 4:2:0 (else 4:4:4)
+  bool subsample = true;  // colour: 4:2:0 (else 4:4:4)
   bool progressive = false;
 };
 
@@ -36,7 +36,7 @@ std::vector<uint8_t> encode_jpeg(const JpegSpec& spec, const std::vector<uint8_t
 // dimensions over the limits, or a colour space pfrt refuses, each with the part of the error
 // message decode_image must give. The tests check every one; the fuzz seeds include them.
 struct MalformedImage {
-  std::string name;     // e.g. "jpeg-truncated-in-scan.jpg"
+  std::string name;  // e.g. "jpeg-truncated-in-scan.jpg"
   std::vector<uint8_t> bytes;
   std::string message;  // a part of decode_image's error
 };
