@@ -63,17 +63,24 @@ endif()
 # that need it are skipped without it). Debian's python3-torch lives in /usr/bin/python3.
 set(PFRT_PYTHON /usr/bin/python3 CACHE FILEPATH "Python interpreter that has PyTorch (python3-torch)")
 
-# The tools: stb_image decodes images for pfrt-run, zlib reads gzip-compressed IDX files.
+# The tools: libpng and libjpeg-turbo (TurboJPEG) decode images for pfrt-run, zlib reads
+# gzip-compressed IDX files.
 if(PFRT_BUILD_TOOLS)
-  find_path(PFRT_STB_INCLUDE stb_image.h PATH_SUFFIXES stb)
-  find_library(PFRT_STB_LIBRARY stb)
-  if(NOT PFRT_STB_INCLUDE OR NOT PFRT_STB_LIBRARY)
-    pfrt_missing("stb_image (stb/stb_image.h, libstb)" "libstb-dev")
+  find_package(PNG QUIET)
+  if(NOT PNG_FOUND)
+    pfrt_missing("libpng (png.h, libpng16)" "libpng-dev")
   endif()
-  if(NOT TARGET pfrt::stb)
-    add_library(pfrt::stb INTERFACE IMPORTED)
-    target_include_directories(pfrt::stb SYSTEM INTERFACE ${PFRT_STB_INCLUDE})
-    target_link_libraries(pfrt::stb INTERFACE ${PFRT_STB_LIBRARY})
+  # Found by hand: Debian's libjpeg-turboConfig.cmake names absolute library paths, wrong in a
+  # cross build's sysroot.
+  find_path(PFRT_TURBOJPEG_INCLUDE turbojpeg.h)
+  find_library(PFRT_TURBOJPEG_LIBRARY turbojpeg)
+  if(NOT PFRT_TURBOJPEG_INCLUDE OR NOT PFRT_TURBOJPEG_LIBRARY)
+    pfrt_missing("libjpeg-turbo's TurboJPEG (turbojpeg.h, libturbojpeg)" "libturbojpeg0-dev")
+  endif()
+  if(NOT TARGET pfrt::turbojpeg)
+    add_library(pfrt::turbojpeg INTERFACE IMPORTED)
+    target_include_directories(pfrt::turbojpeg SYSTEM INTERFACE ${PFRT_TURBOJPEG_INCLUDE})
+    target_link_libraries(pfrt::turbojpeg INTERFACE ${PFRT_TURBOJPEG_LIBRARY})
   endif()
   find_package(ZLIB QUIET)
   if(NOT ZLIB_FOUND)

@@ -5,6 +5,10 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
+# Everything here is the `pfrt` package's; the Python module (runtime/python) installs as the
+# `python` component, packaged as python3-pfrt.
+set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME pfrt)
+
 set(PFRT_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/pfrt)
 set(PFRT_PKGCONFIG_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
@@ -66,8 +70,10 @@ install(EXPORT pfrtTargets NAMESPACE pfrt:: DESTINATION ${PFRT_CMAKE_INSTALL_DIR
 install(EXPORT pfrtStaticTargets NAMESPACE pfrt:: DESTINATION ${PFRT_CMAKE_INSTALL_DIR})
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/install/pfrtConfig.cmake.in
   ${PROJECT_BINARY_DIR}/pfrtConfig.cmake INSTALL_DESTINATION ${PFRT_CMAKE_INSTALL_DIR})
+# libpfrt.so.<major> runs programs built for any earlier minor version (runtime/src/pfrt.map), so a
+# newer 0.x serves find_package(pfrt 0.1).
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/pfrtConfigVersion.cmake
-  COMPATIBILITY SameMinorVersion)
+  COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/pfrtConfig.cmake ${PROJECT_BINARY_DIR}/pfrtConfigVersion.cmake
         DESTINATION ${PFRT_CMAKE_INSTALL_DIR})
 

@@ -1,5 +1,6 @@
-# CPack: one Debian package, pfrt_<version>_<arch>.deb, with the library, headers, tools, the
-# CMake package and pfrt.pc. `cd build/release && cpack -G DEB` after the build (or
+# CPack: the Debian package pfrt_<version>_<arch>.deb, with the library, headers, tools, the
+# CMake package and pfrt.pc, and, where the Python module is built, python3-pfrt_<version>_<arch>.deb
+# beside it (the module; depends on pfrt, python3 and python3-numpy). `cd build/release && cpack -G DEB` after the build (or
 # `cpack -G DEB --config build/release/CPackConfig.cmake`); `apt-get install ./pfrt_*.deb`
 # installs it with the Debian runtime packages it depends on. tests/platform checks the package
 # (control fields, contents, the examples built against its files).
@@ -39,21 +40,37 @@ if(CMAKE_CROSSCOMPILING)
   if(TARGET pfrt-bench)
     string(APPEND PFRT_DEBIAN_DEPENDS ", libxnnpack0, libpthreadpool0, libcpuinfo0")
   endif()
-  # pfrt-run and pfrt-bench decode images (stb) and read gzip'ed IDX files (zlib).
+  # pfrt-run and pfrt-bench decode images (libpng, libjpeg-turbo) and read gzip'ed IDX files (zlib).
   if(TARGET pfrt-run OR TARGET pfrt-bench)
-    string(APPEND PFRT_DEBIAN_DEPENDS ", libstb0, zlib1g")
+    string(APPEND PFRT_DEBIAN_DEPENDS ", libpng16-16, libturbojpeg0, zlib1g")
   endif()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "${PFRT_DEBIAN_DEPENDS}")
 else()
   # dpkg-shlibdeps names the package of each library the binaries link; libraries no package
   # owns (a CUDA toolkit installed by NVIDIA's installer in /usr/local/cuda) are left out.
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-  # The tools link libpfrt.so.0 from this very package.
-  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_INSTALL_LIBDIR})
+  # The tools link libpfrt.so.0 from this very package; the Python module links it from the
+  # pfrt package (named by hand below), found here in the build.
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_INSTALL_LIBDIR} ${PROJECT_BINARY_DIR}/runtime)
 endif()
 if(PFRT_HAVE_CUDA)
   string(APPEND CPACK_DEBIAN_PACKAGE_DESCRIPTION "\nBuilt with the cuda backend: needs the CUDA runtime (and cuBLAS, loaded on first\nuse) of the CUDA toolkit it was built with, which Depends does not name.")
   message(STATUS "pfrt: the .deb (cpack -G DEB) includes the cuda backend; its Depends cannot name the CUDA "
                  "runtime and cuBLAS (not Debian packages here): configure with -DPFRT_CUDA=OFF for a CPU-only package")
+endif()
+# One package per install component: pfrt, and python3-pfrt where the module is built.
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL pfrt)
+set(CPACK_DEBIAN_PFRT_PACKAGE_NAME pfrt)
+if(PFRT_HAVE_PYTHON_MODULE)
+  list(APPEND CPACK_COMPONENTS_ALL python)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-pfrt)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+  set(CPACK_DEBIAN_PYTHON_DESCRIPTION "The Python module of pfrt (import pfrt): models, sessions and runs over numpy
+arrays, over libpfrt from the pfrt package.")
+  # The module is built for one Python version (its file name says which).
+  math(EXPR _pfrt_python_next "${Python_VERSION_MINOR} + 1")
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS
+      "pfrt (= ${PROJECT_VERSION}), python3 (>= ${Python_VERSION_MAJOR}.${Python_VERSION_MINOR}), python3 (<< ${Python_VERSION_MAJOR}.${_pfrt_python_next}), python3-numpy")
 endif()
 include(CPack)

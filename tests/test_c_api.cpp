@@ -31,7 +31,8 @@ TEST_CASE("status strings are distinct and the version is reported") {
   std::set<std::string> names;
   for (int s = PFRT_OK; s <= PFRT_INTERNAL_ERROR; ++s) names.insert(pfrt_status_string(pfrt_status(s)));
   CHECK(names.size() == size_t(PFRT_INTERNAL_ERROR) + 1);
-  CHECK(std::string(pfrt_version()) == "0.1.0");
+  CHECK(std::string(pfrt_version()) == std::to_string(PFRT_VERSION_MAJOR) + "." + std::to_string(PFRT_VERSION_MINOR) +
+                                            "." + std::to_string(PFRT_VERSION_PATCH));
   CHECK(pfrt_format_version() == 1);
 }
 
@@ -48,9 +49,9 @@ TEST_CASE("null pointers are refused with a message, never dereferenced") {
   CHECK(pfrt_session_create(nullptr, nullptr, &session) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "model must not be null");
   CHECK(pfrt_session_run(nullptr, nullptr, 0, nullptr, 0) == PFRT_INVALID_ARGUMENT);
-  CHECK(pfrt_model_label(nullptr, 0) == nullptr);
-  CHECK(pfrt_model_metadata(nullptr, "producer") == nullptr);
-  CHECK(pfrt_session_backend(nullptr) == nullptr);
+  CHECK(pfrt_model_get_label(nullptr, 0) == nullptr);
+  CHECK(pfrt_model_get_metadata(nullptr, "producer") == nullptr);
+  CHECK(pfrt_session_get_backend(nullptr) == nullptr);
   pfrt_model_close(nullptr);
   pfrt_session_destroy(nullptr);
   pfrt_session_options_init(nullptr);
@@ -79,11 +80,12 @@ TEST_CASE("every other C API function with a null pointer: a status and a messag
   CHECK(pfrt_model_open_buffer(nullptr, 0, &none) == PFRT_INVALID_MODEL);  // no bytes: not a model, not a crash
   CHECK(none == nullptr);
   CHECK(last_error() == "<buffer>: truncated: 0 bytes is too short for a pfrt model header");
-  pfrt_model_info info{};
+  pfrt_model_info info;
+  pfrt_model_info_init(&info);
   CHECK(pfrt_model_get_info(nullptr, &info) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "model must not be null");
   CHECK(pfrt_model_get_info(model, nullptr) == PFRT_INVALID_ARGUMENT);
-  CHECK(last_error() == "out_info must not be null");
+  CHECK(last_error() == "info must not be null");
   CHECK(pfrt_session_create(model, nullptr, nullptr) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "out_session must not be null");
   CHECK(pfrt_session_run(session, nullptr, input.size(), logits.data(), logits.size()) == PFRT_INVALID_ARGUMENT);
@@ -96,16 +98,16 @@ TEST_CASE("every other C API function with a null pointer: a status and a messag
   CHECK(last_error() == "input and logits must not be null");
   CHECK(pfrt_session_cancel(nullptr) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "session must not be null");
-  pfrt_profile profile{};
-  profile.struct_size = sizeof(profile);
+  pfrt_profile profile;
+  pfrt_profile_init(&profile);
   double branch_ms[2] = {-1.0, -1.0};
-  CHECK(pfrt_session_profile(nullptr, &profile, branch_ms, 2) == PFRT_INVALID_ARGUMENT);
+  CHECK(pfrt_session_get_profile(nullptr, &profile, branch_ms, 2) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "session must not be null");
-  CHECK(pfrt_session_profile(session, nullptr, branch_ms, 2) == PFRT_INVALID_ARGUMENT);
+  CHECK(pfrt_session_get_profile(session, nullptr, branch_ms, 2) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "profile must not be null");
-  CHECK(pfrt_session_profile(session, &profile, nullptr, 2) == PFRT_INVALID_ARGUMENT);
+  CHECK(pfrt_session_get_profile(session, &profile, nullptr, 2) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "branch_ms must not be null");
-  CHECK(pfrt_session_profile(session, &profile, nullptr, 0) == PFRT_OK);  // no per-branch times wanted
+  CHECK(pfrt_session_get_profile(session, &profile, nullptr, 0) == PFRT_OK);  // no per-branch times wanted
   CHECK(profile.branches == 0);
   std::vector<uint8_t> pixels(784, 128);
   CHECK(pfrt_model_normalize_u8(nullptr, pixels.data(), pixels.size(), input.data(), input.size()) == PFRT_INVALID_ARGUMENT);
@@ -117,20 +119,23 @@ TEST_CASE("every other C API function with a null pointer: a status and a messag
   CHECK(std::all_of(input.begin(), input.end(), [](float v) { return v == 0.25f; }));  // untouched
 
   // Functions that return a pointer or a count return NULL / 0 for a null handle or key.
-  CHECK(pfrt_model_name(nullptr) == nullptr);
-  CHECK(pfrt_model_metadata(model, nullptr) == nullptr);
-  CHECK(pfrt_model_input_mean(nullptr) == nullptr);
-  CHECK(pfrt_model_input_std(nullptr) == nullptr);
+  CHECK(pfrt_model_get_name(nullptr) == nullptr);
+  CHECK(pfrt_model_get_metadata(model, nullptr) == nullptr);
+  CHECK(pfrt_model_get_input_mean(nullptr) == nullptr);
+  CHECK(pfrt_model_get_input_std(nullptr) == nullptr);
   CHECK(pfrt_session_describe(nullptr) == nullptr);
-  CHECK(pfrt_session_threads(nullptr) == 0);
+  CHECK(pfrt_session_get_threads(nullptr) == 0);
   CHECK(pfrt_backend_name(1000) == nullptr);
   pfrt_run_options_init(nullptr);
+  pfrt_run_result_init(nullptr);
+  pfrt_profile_init(nullptr);
+  pfrt_model_info_init(nullptr);
   CHECK(pfrt_last_error() != nullptr);
 
   // None of this disturbed the handles: the same session gives the same answer.
   CHECK(pfrt_session_run(session, input.data(), input.size(), logits.data(), logits.size()) == PFRT_OK);
   CHECK(logits == expected);
-  CHECK(pfrt_session_profile(session, &profile, branch_ms, 2) == PFRT_OK);
+  CHECK(pfrt_session_get_profile(session, &profile, branch_ms, 2) == PFRT_OK);
   CHECK(profile.branches == 2);
   CHECK(branch_ms[0] >= 0.0);
   pfrt_session_destroy(session);
@@ -174,8 +179,8 @@ TEST_CASE("run checks the input and output sizes and the prefix length") {
         PFRT_INVALID_ARGUMENT);
   CHECK(last_error().find("struct_size is not set") != std::string::npos);
 
-  pfrt_run_result result{};
-  result.struct_size = sizeof(result);
+  pfrt_run_result result;
+  pfrt_run_result_init(&result);
   options.branches = 1;
   REQUIRE(pfrt_session_run_ex(session.get(), input.data(), 2 * image, logits.data(), 20, &options, &result) == PFRT_OK);
   CHECK(result.branches_used == 1);
@@ -327,4 +332,144 @@ TEST_CASE("normalize_u8 applies (pixel / 255 - mean) / std and HWC -> CHW") {
     }
   }
   CHECK_THROWS_AS(model.normalize(pixels.data(), 10), Error);
+}
+
+namespace {
+
+// A caller's struct of `size` bytes (an older or a newer header than the library's) in a buffer
+// whose other bytes are `fill`: what the library may not touch.
+struct CallerBytes {
+  alignas(8) unsigned char bytes[256];
+  CallerBytes(uint32_t size, unsigned char fill) {
+    std::memset(bytes, fill, sizeof(bytes));
+    std::memcpy(bytes, &size, sizeof(size));
+  }
+  template <typename T>
+  T* as() {
+    return reinterpret_cast<T*>(bytes);
+  }
+  bool untouched_from(size_t offset, unsigned char fill) const {
+    return std::all_of(bytes + offset, bytes + sizeof(bytes), [&](unsigned char b) { return b == fill; });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("structs: every _init sets struct_size and zeroes the rest") {
+  pfrt_model_info info;
+  pfrt_model_info_init(&info);
+  CHECK(info.struct_size == sizeof(info));
+  CHECK(info.classes == 0);
+  pfrt_run_result result;
+  pfrt_run_result_init(&result);
+  CHECK(result.struct_size == sizeof(result));
+  pfrt_profile profile;
+  pfrt_profile_init(&profile);
+  CHECK(profile.struct_size == sizeof(profile));
+  pfrt_run_options run;
+  pfrt_run_options_init(&run);
+  CHECK(run.struct_size == sizeof(run));
+  pfrt_session_options session;
+  pfrt_session_options_init(&session);
+  CHECK(session.struct_size == sizeof(session));
+  CHECK(session.spin_us == -1);
+}
+
+TEST_CASE("structs: a shorter struct (an older header) is written only as far as its struct_size") {
+  Fixture f;
+  Model model = Model::open(f.path);
+  Session session(model, {"reference", 1, 0});
+  std::vector<float> input(784, 0.5f), logits(10);
+
+  // pfrt_model_info up to `classes`: filled; the bytes after it are not the caller's.
+  CallerBytes info(uint32_t(offsetof(pfrt_model_info, tokens)), 0xab);
+  REQUIRE(pfrt_model_get_info(model.get(), info.as<pfrt_model_info>()) == PFRT_OK);
+  CHECK(info.as<pfrt_model_info>()->image_size == 28);
+  CHECK(info.as<pfrt_model_info>()->classes == 10);
+  CHECK(info.as<pfrt_model_info>()->struct_size == offsetof(pfrt_model_info, tokens));
+  CHECK(info.untouched_from(offsetof(pfrt_model_info, tokens), 0xab));
+
+  CallerBytes result(uint32_t(offsetof(pfrt_run_result, deadline_reached)), 0xab);
+  REQUIRE(pfrt_session_run_ex(session.get(), input.data(), input.size(), logits.data(), logits.size(), nullptr,
+                              result.as<pfrt_run_result>()) == PFRT_OK);
+  CHECK(result.as<pfrt_run_result>()->branches_used == 2);
+  CHECK(result.as<pfrt_run_result>()->batch == 1);
+  CHECK(result.untouched_from(offsetof(pfrt_run_result, deadline_reached), 0xab));
+
+  CallerBytes profile(uint32_t(offsetof(pfrt_profile, branches_ms)), 0xab);
+  double branch_ms[2] = {-1.0, -1.0};
+  REQUIRE(pfrt_session_get_profile(session.get(), profile.as<pfrt_profile>(), branch_ms, 2) == PFRT_OK);
+  CHECK(profile.as<pfrt_profile>()->branches == 2);
+  CHECK(profile.untouched_from(offsetof(pfrt_profile, branches_ms), 0xab));
+
+  // An input struct that ends before a field: the field keeps its default (run options of only
+  // struct_size and branches, the bytes after them an invalid budget).
+  CallerBytes run(uint32_t(offsetof(pfrt_run_options, budget_ms)), 0xff);
+  const uint32_t one = 1;
+  std::memcpy(run.bytes + offsetof(pfrt_run_options, branches), &one, sizeof(one));
+  pfrt_run_result r;
+  pfrt_run_result_init(&r);
+  REQUIRE(pfrt_session_run_ex(session.get(), input.data(), input.size(), logits.data(), logits.size(),
+                              run.as<pfrt_run_options>(), &r) == PFRT_OK);
+  CHECK(r.branches_used == 1);
+}
+
+TEST_CASE("structs: a longer struct (a newer header) has its unknown fields zeroed or refused when set") {
+  Fixture f;
+  Model model = Model::open(f.path);
+  Session session(model, {"reference", 1, 0});
+  std::vector<float> input(784, 0.5f), logits(10);
+  const uint32_t longer = uint32_t(sizeof(pfrt_run_result)) + 16;
+
+  // Received structs: the bytes past the library's fields are zeroed, nothing past struct_size.
+  CallerBytes result(longer, 0xab);
+  REQUIRE(pfrt_session_run_ex(session.get(), input.data(), input.size(), logits.data(), logits.size(), nullptr,
+                              result.as<pfrt_run_result>()) == PFRT_OK);
+  CHECK(result.as<pfrt_run_result>()->struct_size == longer);
+  CHECK(result.as<pfrt_run_result>()->branches_used == 2);
+  CHECK(std::all_of(result.bytes + sizeof(pfrt_run_result), result.bytes + longer, [](unsigned char b) { return b == 0; }));
+  CHECK(result.untouched_from(longer, 0xab));
+  CallerBytes info(uint32_t(sizeof(pfrt_model_info)) + 8, 0xab);
+  REQUIRE(pfrt_model_get_info(model.get(), info.as<pfrt_model_info>()) == PFRT_OK);
+  CHECK(info.as<pfrt_model_info>()->file_size > 0);
+  CHECK(info.untouched_from(sizeof(pfrt_model_info) + 8, 0xab));
+
+  // Filled structs: unknown fields left zero are fine; one that is set is refused.
+  CallerBytes options(uint32_t(sizeof(pfrt_session_options)) + 8, 0);
+  pfrt_session_options o;
+  pfrt_session_options_init(&o);
+  o.backend = "reference";
+  o.struct_size = uint32_t(sizeof(o)) + 8;
+  std::memcpy(options.bytes, &o, sizeof(o));
+  pfrt_session* s = nullptr;
+  REQUIRE(pfrt_session_create(model.get(), options.as<pfrt_session_options>(), &s) == PFRT_OK);
+  CHECK(std::string(pfrt_session_get_backend(s)) == "reference");
+  pfrt_session_destroy(s);
+  options.bytes[sizeof(o) + 3] = 1;
+  s = nullptr;
+  CHECK(pfrt_session_create(model.get(), options.as<pfrt_session_options>(), &s) == PFRT_UNSUPPORTED);
+  CHECK(s == nullptr);
+  CHECK(last_error() == "pfrt_session_options sets fields that pfrt " + std::string(pfrt_version()) +
+                            " does not know (struct_size " + std::to_string(sizeof(o) + 8) + ", of which it knows " +
+                            std::to_string(sizeof(o)) + " bytes): this program needs a newer libpfrt");
+}
+
+TEST_CASE("structs: an unset or implausible struct_size is refused before anything runs") {
+  Fixture f;
+  Model model = Model::open(f.path);
+  Session session(model, {"reference", 1, 0});
+  std::vector<float> input(784, 0.5f), logits(10, -7.0f);
+  pfrt_model_info info{};
+  CHECK(pfrt_model_get_info(model.get(), &info) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "pfrt_model_info.struct_size is not set (call pfrt_model_info_init)");
+  pfrt_run_result result;
+  pfrt_run_result_init(&result);
+  result.struct_size = 100000;
+  CHECK(pfrt_session_run_ex(session.get(), input.data(), input.size(), logits.data(), logits.size(), nullptr, &result) ==
+        PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "pfrt_run_result.struct_size 100000 is no size of this struct (call pfrt_run_result_init)");
+  CHECK(logits == std::vector<float>(10, -7.0f));  // refused before the run
+  pfrt_profile profile{};
+  CHECK(pfrt_session_get_profile(session.get(), &profile, nullptr, 0) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "pfrt_profile.struct_size is not set (call pfrt_profile_init)");
 }

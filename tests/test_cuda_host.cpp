@@ -303,7 +303,7 @@ TEST_CASE("asking for the cuda backend without a usable GPU is a clear error") {
   if (why.empty()) {  // a GPU is present: the session must work
     MESSAGE("a CUDA device is present: checking that a cuda session is created");
     CHECK(status == PFRT_OK);
-    CHECK(std::string(pfrt_session_backend(session)) == "cuda");
+    CHECK(std::string(pfrt_session_get_backend(session)) == "cuda");
   } else {
     CHECK(why.rfind("no CUDA device: ", 0) == 0);
     CHECK(why.size() > std::string("no CUDA device: ").size());
@@ -314,7 +314,7 @@ TEST_CASE("asking for the cuda backend without a usable GPU is a clear error") {
     CHECK(std::string(pfrt_last_error()) == "backend 'cuda' cannot run here: " + why);
     // The default backend skips it and still runs.
     REQUIRE(pfrt_session_create(model, nullptr, &session) == PFRT_OK);
-    CHECK(std::string(pfrt_session_backend(session)) != "cuda");
+    CHECK(std::string(pfrt_session_get_backend(session)) != "cuda");
   }
   pfrt_session_destroy(session);
   pfrt_model_close(model);

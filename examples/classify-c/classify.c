@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   pfrt_model* model = NULL;
   if (pfrt_model_open(argv[1], &model) != PFRT_OK) return fail("cannot open the model");
   pfrt_model_info info;
-  pfrt_model_get_info(model, &info);
+  pfrt_model_info_init(&info);
+  if (pfrt_model_get_info(model, &info) != PFRT_OK) return fail("cannot read the model's description");
   const size_t image = (size_t)info.channels * info.image_size * info.image_size;
 
   size_t count = image;
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
       for (uint32_t k = 1; k < info.classes; ++k) {
         if (l[k] > l[best]) best = k;
       }
-      const char* label = pfrt_model_label(model, best);
+      const char* label = pfrt_model_get_label(model, best);
       printf("image %zu: class %u%s%s%s (logit %.4f)\n", b, best, label ? " \"" : "", label ? label : "",
              label ? "\"" : "", (double)l[best]);
     }

@@ -28,9 +28,9 @@ dir=${2:-$root_dir/build/sysroot-$name}
 # Headers, CMake configs and link-time libraries of install-deps.sh's build dependencies, and
 # the shared libraries those link against (the runtime packages the .so links point into).
 DEV_PACKAGES="libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libtbb-dev libflatbuffers-dev
-  nlohmann-json3-dev doctest-dev libstb-dev zlib1g-dev"
+  nlohmann-json3-dev doctest-dev libpng-dev libturbojpeg0-dev zlib1g-dev"
 RUNTIME_PACKAGES="libxnnpack0 libpthreadpool0 libcpuinfo0 libtbb12 libtbbmalloc2 libtbbbind-2-5
-  libflatbuffers2 libstb0 zlib1g"
+  libflatbuffers2 libpng16-16 libturbojpeg0 zlib1g"
 # One line, single spaces (the stamp compares it); the lists split on purpose here and below.
 # shellcheck disable=SC2086,SC2116
 packages=$(echo $DEV_PACKAGES $RUNTIME_PACKAGES)

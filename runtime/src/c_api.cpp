@@ -1,69 +1,57 @@
 // The C API: the library's only exported symbols. Every entry point catches everything and
-// turns it into a status plus this thread's last-error message.
+// turns it into a status plus this thread's last-error message. The names and layouts of
+// pfrt 0.1 that changed since are in c_api_0_1.cpp.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
-#include <new>
 #include <string>
 #include <type_traits>
 
-#include "error.hpp"
-#include "format/model_spec.hpp"
+#include "api_structs.hpp"
 #include "backend/backend.hpp"
-#include "model/model.hpp"
-#include "pfrt/pfrt.h"
+#include "c_api_handles.hpp"
+#include "format/model_spec.hpp"
 #include "pfrt_version.hpp"
-#include "session/session.hpp"
 
-struct pfrt_model {
-  std::shared_ptr<const pfrt::core::Model> model;
-};
+namespace pfrt::api {
 
-struct pfrt_session {
-  pfrt_session(std::shared_ptr<const pfrt::core::Model> model, const pfrt::core::SessionOptions& options)
-      : session(std::move(model), options), description(session.describe()) {}
-  pfrt::core::Session session;
-  std::string description;
-};
+std::string& last_error() {
+  thread_local std::string message;
+  return message;
+}
+
+pfrt_model_info model_info(const pfrt_model& model) {
+  const format::ModelConfig& c = model.model->config();
+  const format::OperationCount ops = format::operation_count(c);
+  pfrt_model_info info;
+  pfrt_model_info_init(&info);
+  info.image_size = c.image_size;
+  info.channels = c.channels;
+  info.patch_size = c.patch_size;
+  info.embed_dim = c.embed_dim;
+  info.heads = c.heads;
+  info.head_dim = c.head_dim;
+  info.mlp_dim = c.mlp_dim;
+  info.branches = c.branches;
+  info.blocks_per_branch = c.blocks_per_branch;
+  info.classes = c.classes;
+  info.tokens = c.tokens();
+  info.pooling = c.pooling == format::Pooling::kMean ? PFRT_POOLING_MEAN : PFRT_POOLING_CLS;
+  info.training = pfrt_training(c.training);
+  info.parameters = model.model->parameter_count();
+  info.flops = ops.total(c.branches);
+  info.flops_per_branch = ops.per_branch;
+  info.file_size = model.model->file_size();
+  return info;
+}
+
+}  // namespace pfrt::api
 
 namespace {
 
-using pfrt::core::Error;
-
-thread_local std::string g_last_error;
-
-template <typename F>
-pfrt_status guarded(F&& body) {
-  try {
-    g_last_error.clear();
-    body();
-    return PFRT_OK;
-  } catch (const Error& e) {
-    g_last_error = e.what();
-    return e.status();
-  } catch (const std::bad_alloc&) {
-    g_last_error = "out of memory";
-    return PFRT_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    g_last_error = std::string("internal error: ") + e.what();
-    return PFRT_INTERNAL_ERROR;
-  } catch (...) {
-    g_last_error = "internal error: unknown exception";
-    return PFRT_INTERNAL_ERROR;
-  }
-}
-
-void require(const void* pointer, const char* what) {
-  if (pointer == nullptr) pfrt::core::fail(PFRT_INVALID_ARGUMENT, std::string(what) + " must not be null");
-}
-
-template <typename Struct>
-void require_struct_size(const Struct* s, const char* what) {
-  if (s != nullptr && s->struct_size < sizeof(uint32_t)) {
-    pfrt::core::fail(PFRT_INVALID_ARGUMENT, std::string(what) + ".struct_size is not set (call its _init function)");
-  }
-}
+using pfrt::api::guarded;
+using pfrt::api::require;
 
 // An enum that comes from C may hold any value of its type's size; reading an out-of-range value
 // as the C++ enum is undefined behaviour, so its bytes are read as the underlying integer.
@@ -75,12 +63,37 @@ long long raw_enum(const Enum& value) {
   return static_cast<long long>(raw);
 }
 
-pfrt_status open_with(pfrt_model** out_model, const std::shared_ptr<const pfrt::core::Model>& model) {
+void open_with(pfrt_model** out_model, const std::shared_ptr<const pfrt::core::Model>& model) {
   *out_model = new pfrt_model{model};
-  return PFRT_OK;
+}
+
+// Sets struct_size and zeroes the rest, padding included (a newer library reads a longer
+// struct's unknown bytes as zero).
+template <typename T>
+void init_struct(T* s) {
+  if (s == nullptr) return;
+  std::memset(static_cast<void*>(s), 0, sizeof(T));
+  s->struct_size = uint32_t(sizeof(T));
+}
+
+pfrt_session_options default_session_options() {
+  pfrt_session_options o;
+  pfrt_session_options_init(&o);
+  return o;
+}
+
+pfrt_run_options default_run_options() {
+  pfrt_run_options o;
+  pfrt_run_options_init(&o);
+  return o;
 }
 
 }  // namespace
+
+// pfrt_model_get_info has two versions (runtime/src/pfrt.map): this one, PFRT_0.2, whose struct
+// starts with struct_size, and PFRT_0 for binaries of pfrt 0.1 (c_api_0_1.cpp).
+extern "C" PFRT_API pfrt_status pfrt_model_get_info_0_2(const pfrt_model* model, pfrt_model_info* info);
+__asm__(".symver pfrt_model_get_info_0_2, pfrt_model_get_info@@PFRT_0.2");
 
 extern "C" {
 
@@ -104,7 +117,7 @@ const char* pfrt_status_string(pfrt_status status) {
   return "unknown status";
 }
 
-const char* pfrt_last_error(void) { return g_last_error.c_str(); }
+const char* pfrt_last_error(void) { return pfrt::api::last_error().c_str(); }
 
 const char* pfrt_backend_name(size_t index) {
   const auto& backends = pfrt::core::builtin_backends();
@@ -141,63 +154,44 @@ pfrt_status pfrt_model_open_buffer(const void* data, size_t size, pfrt_model** o
 
 void pfrt_model_close(pfrt_model* model) { delete model; }
 
-pfrt_status pfrt_model_get_info(const pfrt_model* model, pfrt_model_info* out_info) {
+void pfrt_model_info_init(pfrt_model_info* info) { init_struct(info); }
+
+pfrt_status pfrt_model_get_info_0_2(const pfrt_model* model, pfrt_model_info* info) {
   return guarded([&] {
     require(model, "model");
-    require(out_info, "out_info");
-    const pfrt::format::ModelConfig& c = model->model->config();
-    const pfrt::format::OperationCount ops = pfrt::format::operation_count(c);
-    pfrt_model_info info{};
-    info.image_size = c.image_size;
-    info.channels = c.channels;
-    info.patch_size = c.patch_size;
-    info.embed_dim = c.embed_dim;
-    info.heads = c.heads;
-    info.head_dim = c.head_dim;
-    info.mlp_dim = c.mlp_dim;
-    info.branches = c.branches;
-    info.blocks_per_branch = c.blocks_per_branch;
-    info.classes = c.classes;
-    info.tokens = c.tokens();
-    info.pooling = c.pooling == pfrt::format::Pooling::kMean ? PFRT_POOLING_MEAN : PFRT_POOLING_CLS;
-    info.training = pfrt_training(c.training);
-    info.parameters = model->model->parameter_count();
-    info.flops = ops.total(c.branches);
-    info.flops_per_branch = ops.per_branch;
-    info.file_size = model->model->file_size();
-    *out_info = info;
+    require(info, "info");
+    const uint32_t size = pfrt::api::struct_size_of(*info, "pfrt_model_info");
+    pfrt::api::write_struct(info, pfrt::api::model_info(*model), size);
   });
 }
 
-const char* pfrt_model_label(const pfrt_model* model, uint32_t class_index) {
+const char* pfrt_model_get_label(const pfrt_model* model, uint32_t class_index) {
   if (model == nullptr) return nullptr;
   const auto& labels = model->model->config().labels;
   return class_index < labels.size() ? labels[class_index].c_str() : nullptr;
 }
 
-const char* pfrt_model_name(const pfrt_model* model) {
+const char* pfrt_model_get_name(const pfrt_model* model) {
   return model == nullptr ? nullptr : model->model->name().c_str();
 }
 
-const char* pfrt_model_metadata(const pfrt_model* model, const char* key) {
+const char* pfrt_model_get_metadata(const pfrt_model* model, const char* key) {
   if (model == nullptr || key == nullptr) return nullptr;
   const std::string* value = model->model->metadata(key);
   return value ? value->c_str() : nullptr;
 }
 
-const float* pfrt_model_input_mean(const pfrt_model* model) {
+const float* pfrt_model_get_input_mean(const pfrt_model* model) {
   return model == nullptr ? nullptr : model->model->config().mean.data();
 }
 
-const float* pfrt_model_input_std(const pfrt_model* model) {
+const float* pfrt_model_get_input_std(const pfrt_model* model) {
   return model == nullptr ? nullptr : model->model->config().std.data();
 }
 
 void pfrt_session_options_init(pfrt_session_options* options) {
-  if (options == nullptr) return;
-  *options = pfrt_session_options{};
-  options->struct_size = sizeof(pfrt_session_options);
-  options->spin_us = -1;
+  init_struct(options);
+  if (options != nullptr) options->spin_us = -1;
 }
 
 pfrt_status pfrt_session_create(pfrt_model* model, const pfrt_session_options* options, pfrt_session** out_session) {
@@ -205,64 +199,58 @@ pfrt_status pfrt_session_create(pfrt_model* model, const pfrt_session_options* o
     require(out_session, "out_session");
     *out_session = nullptr;
     require(model, "model");
-    require_struct_size(options, "pfrt_session_options");
+    const pfrt_session_options o = pfrt::api::read_struct(options, default_session_options(), "pfrt_session_options");
     pfrt::core::SessionOptions opts;
-    if (options != nullptr) {
-      if (options->backend) opts.backend = options->backend;
-      opts.threads = options->threads;
-      opts.affinity_mask = options->affinity_mask;
-      // A caller built against an older header has no spin_us: its struct ends before it.
-      if (options->struct_size >= offsetof(pfrt_session_options, spin_us) + sizeof(options->spin_us)) {
-        opts.spin_us = options->spin_us;
-      }
-    }
+    if (o.backend) opts.backend = o.backend;
+    opts.threads = o.threads;
+    opts.affinity_mask = o.affinity_mask;
+    opts.spin_us = o.spin_us;
     *out_session = new pfrt_session(model->model, opts);
   });
 }
 
 void pfrt_session_destroy(pfrt_session* session) { delete session; }
 
-const char* pfrt_session_backend(const pfrt_session* session) {
+const char* pfrt_session_get_backend(const pfrt_session* session) {
   return session == nullptr ? nullptr : session->session.backend_name();
 }
 
-void pfrt_run_options_init(pfrt_run_options* options) {
-  if (options == nullptr) return;
-  *options = pfrt_run_options{};
-  options->struct_size = sizeof(pfrt_run_options);
-}
+void pfrt_run_options_init(pfrt_run_options* options) { init_struct(options); }
+
+void pfrt_run_result_init(pfrt_run_result* result) { init_struct(result); }
 
 pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_t input_floats, float* logits,
                                 size_t logits_floats, const pfrt_run_options* options, pfrt_run_result* result) {
   return guarded([&] {
     require(session, "session");
-    require_struct_size(options, "pfrt_run_options");
-    require_struct_size(result, "pfrt_run_result");
-    pfrt::core::RunOptions run;
-    if (options != nullptr) {
-      if (!(options->budget_ms >= 0.0) || options->deadline_ns < 0) {
-        pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms and deadline_ns must not be negative");
-      }
-      const long long mode = raw_enum(options->deadline_mode);
-      if (mode != PFRT_DEADLINE_FAIL && mode != PFRT_DEADLINE_BEST_PREFIX) {
-        pfrt::core::fail(PFRT_INVALID_ARGUMENT, "unknown deadline_mode " + std::to_string(mode));
-      }
-      run.branches = options->branches;
-      using pfrt::core::Clock;
-      if (options->deadline_ns > 0) run.deadline = Clock::time_point(std::chrono::nanoseconds(options->deadline_ns));
-      if (options->budget_ms > 0.0) {
-        const auto budget = std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double, std::milli>(std::min(options->budget_ms, 1e12)));
-        run.deadline = std::min(run.deadline, Clock::now() + budget);
-      }
-      run.best_prefix_on_deadline = mode == PFRT_DEADLINE_BEST_PREFIX;
+    const pfrt_run_options o = pfrt::api::read_struct(options, default_run_options(), "pfrt_run_options");
+    const uint32_t result_size = result ? pfrt::api::struct_size_of(*result, "pfrt_run_result") : 0;
+    if (!(o.budget_ms >= 0.0) || o.deadline_ns < 0) {
+      pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms and deadline_ns must not be negative");
     }
+    const long long mode = raw_enum(o.deadline_mode);
+    if (mode != PFRT_DEADLINE_FAIL && mode != PFRT_DEADLINE_BEST_PREFIX) {
+      pfrt::core::fail(PFRT_INVALID_ARGUMENT, "unknown deadline_mode " + std::to_string(mode));
+    }
+    pfrt::core::RunOptions run;
+    run.branches = o.branches;
+    using pfrt::core::Clock;
+    if (o.deadline_ns > 0) run.deadline = Clock::time_point(std::chrono::nanoseconds(o.deadline_ns));
+    if (o.budget_ms > 0.0) {
+      const auto budget = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double, std::milli>(std::min(o.budget_ms, 1e12)));
+      run.deadline = std::min(run.deadline, Clock::now() + budget);
+    }
+    run.best_prefix_on_deadline = mode == PFRT_DEADLINE_BEST_PREFIX;
     const pfrt::core::RunOutcome outcome = session->session.run(input, input_floats, logits, logits_floats, run);
     if (result != nullptr) {
-      result->branches_used = outcome.branches_used;
-      result->batch = uint32_t(outcome.batch);
-      result->deadline_reached = outcome.deadline_reached ? 1 : 0;
-      result->elapsed_ms = outcome.elapsed_ms;
+      pfrt_run_result r;
+      pfrt_run_result_init(&r);
+      r.branches_used = outcome.branches_used;
+      r.batch = uint32_t(outcome.batch);
+      r.deadline_reached = outcome.deadline_reached ? 1 : 0;
+      r.elapsed_ms = outcome.elapsed_ms;
+      pfrt::api::write_struct(result, r, result_size);
     }
   });
 }
@@ -274,21 +262,26 @@ pfrt_status pfrt_session_cancel(pfrt_session* session) {
   });
 }
 
-pfrt_status pfrt_session_profile(const pfrt_session* session, pfrt_profile* profile, double* branch_ms,
-                                 size_t branch_capacity) {
+void pfrt_profile_init(pfrt_profile* profile) { init_struct(profile); }
+
+pfrt_status pfrt_session_get_profile(const pfrt_session* session, pfrt_profile* profile, double* branch_ms,
+                                     size_t branch_capacity) {
   return guarded([&] {
     require(session, "session");
     require(profile, "profile");
-    require_struct_size(profile, "pfrt_profile");
+    const uint32_t size = pfrt::api::struct_size_of(*profile, "pfrt_profile");
     if (branch_capacity > 0) require(branch_ms, "branch_ms");
     const pfrt::core::RunProfile& p = session->session.last_profile();
-    profile->stem_ms = p.stem_ms;
-    profile->branches_ms = p.branches_ms;
-    profile->head_ms = p.head_ms;
-    profile->longest_branch_ms = p.branch_ms.empty() ? 0.0 : *std::max_element(p.branch_ms.begin(), p.branch_ms.end());
+    pfrt_profile out;
+    pfrt_profile_init(&out);
+    out.stem_ms = p.stem_ms;
+    out.branches_ms = p.branches_ms;
+    out.head_ms = p.head_ms;
+    out.longest_branch_ms = p.branch_ms.empty() ? 0.0 : *std::max_element(p.branch_ms.begin(), p.branch_ms.end());
     const size_t n = std::min(branch_capacity, p.branch_ms.size());
     std::copy(p.branch_ms.begin(), p.branch_ms.begin() + long(n), branch_ms);
-    profile->branches = uint32_t(n);
+    out.branches = uint32_t(n);
+    pfrt::api::write_struct(profile, out, size);
   });
 }
 
@@ -296,8 +289,8 @@ const char* pfrt_session_describe(const pfrt_session* session) {
   return session == nullptr ? nullptr : session->description.c_str();
 }
 
-uint32_t pfrt_session_threads(const pfrt_session* session) {
-  return session == nullptr ? 0 : session->session.threads();
+int32_t pfrt_session_get_threads(const pfrt_session* session) {
+  return session == nullptr ? 0 : int32_t(session->session.threads());
 }
 
 pfrt_status pfrt_session_run(pfrt_session* session, const float* input, size_t input_floats, float* logits,

@@ -78,7 +78,7 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
   }
   const bool md = c.format == OutputFormat::kMarkdown;
   char line[256];
-  std::snprintf(line, sizeof(line), "%s: %s, %u threads, batch %u, %s training", c.model_path.c_str(), session.backend().c_str(),
+  std::snprintf(line, sizeof(line), "%s: %s, %d threads, batch %u, %s training", c.model_path.c_str(), session.backend().c_str(),
                 session.threads(), c.batch,
                 info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive" : info.training == PFRT_TRAINING_PLAIN ? "plain" : "unknown");
   out << line << "\n";

@@ -1,5 +1,5 @@
 # Script of the `demo` target: pfrt-bench on MODEL_DIR/model.pfrt (a short run), then pfrt-run
-# on MODEL_DIR/samples/*.{pgm,png}. Inputs: PFRT_BENCH, PFRT_RUN, MODEL_DIR.
+# on MODEL_DIR/samples/*.{pgm,png,jpg}. Inputs: PFRT_BENCH, PFRT_RUN, MODEL_DIR.
 set(model ${MODEL_DIR}/model.pfrt)
 if(NOT EXISTS ${model})
   message(FATAL_ERROR "demo: ${model} not found (the shipped Fashion-MNIST model; see models/README.md)")
@@ -9,7 +9,7 @@ execute_process(COMMAND ${PFRT_BENCH} ${model} --warmup 5 --runs 50 --min-second
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "demo: pfrt-bench failed (${rc})")
 endif()
-file(GLOB samples ${MODEL_DIR}/samples/*.pgm ${MODEL_DIR}/samples/*.png)
+file(GLOB samples ${MODEL_DIR}/samples/*.pgm ${MODEL_DIR}/samples/*.png ${MODEL_DIR}/samples/*.jpg)
 if(NOT samples)
   message(FATAL_ERROR "demo: no sample images in ${MODEL_DIR}/samples")
 endif()

@@ -1,5 +1,5 @@
-// Images for the tools: decoding (PNG and binary PGM/PPM, through stb_image from
-// Debian's libstb), channel conversion and resizing to a model's input. Pixels are 8-bit,
+// Images for the tools: decoding (PNG through libpng, JPEG through libjpeg-turbo, binary PGM/PPM;
+// image_decoders.hpp), channel conversion and resizing to a model's input. Pixels are 8-bit,
 // interleaved height x width x channels.
 #pragma once
 
@@ -25,9 +25,11 @@ struct Image {
 inline constexpr uint32_t kMaxImageSide = 16384;
 inline constexpr uint64_t kMaxImagePixels = uint64_t{1} << 26;  // 64 Mpixel
 
-// Decodes an encoded image held in memory. Samples of other ranges (16-bit PNG, PGM/PPM with a
-// maximum value other than 255) are scaled to 0..255, rounded. Throws ImageError (unknown
-// format, corrupt data, dimensions over the limits). Never reads outside [data, data + size).
+// Decodes an encoded image held in memory, told apart by its signature: PNG (any colour type
+// and bit depth; palette and transparency become RGB(A)), JPEG (grey or colour, baseline or
+// progressive) or binary PGM/PPM. Samples of other ranges (16-bit PNG, PGM/PPM with a maximum
+// value other than 255) are scaled to 0..255, rounded. Throws ImageError (unknown format,
+// corrupt or truncated data, dimensions over the limits). Never reads outside [data, data + size).
 Image decode_image(const uint8_t* data, size_t size);
 
 // Reads and decodes a file; errors name the file.

@@ -200,7 +200,7 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
     j.end_array().end_object();
     return 0;
   }
-  std::printf("accuracy %.2f %% (%llu of %llu), %.1f images/s (%s, %u threads, batch %u, %u branches)\n",
+  std::printf("accuracy %.2f %% (%llu of %llu), %.1f images/s (%s, %d threads, batch %u, %u branches)\n",
               100.0 * r.accuracy(), static_cast<unsigned long long>(r.correct), static_cast<unsigned long long>(r.total),
               rate, session.backend().c_str(), session.threads(), c.batch, c.branches ? c.branches : info.branches);
   if (c.deadline_ms > 0) {

@@ -33,14 +33,15 @@ constexpr uint64_t kMaxRunFlops = 20'000'000;
 constexpr uint64_t kMaxInputFloats = 1u << 18;
 
 void exercise(pfrt_model* model) {
-  pfrt_model_info info{};
+  pfrt_model_info info;
+  pfrt_model_info_init(&info);
   if (pfrt_model_get_info(model, &info) != PFRT_OK) violated("get_info failed on an open model", pfrt_last_error());
-  (void)pfrt_model_name(model);
-  (void)pfrt_model_metadata(model, "producer");
-  for (uint32_t k = 0; k < info.classes && k < 4; ++k) (void)pfrt_model_label(model, k);
-  (void)pfrt_model_label(model, info.classes);
-  const float* mean = pfrt_model_input_mean(model);
-  const float* std_dev = pfrt_model_input_std(model);
+  (void)pfrt_model_get_name(model);
+  (void)pfrt_model_get_metadata(model, "producer");
+  for (uint32_t k = 0; k < info.classes && k < 4; ++k) (void)pfrt_model_get_label(model, k);
+  (void)pfrt_model_get_label(model, info.classes);
+  const float* mean = pfrt_model_get_input_mean(model);
+  const float* std_dev = pfrt_model_get_input_std(model);
   if (mean == nullptr || std_dev == nullptr) violated("no input normalisation on an open model");
 
   const uint64_t image = uint64_t{info.channels} * info.image_size * info.image_size;

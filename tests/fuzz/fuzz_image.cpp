@@ -1,8 +1,9 @@
 // libFuzzer target for pfrt-run's image decoding (pfrt_image, runtime/tools/image.hpp): any
 // bytes either decode to an image within the size limits or throw ImageError; a decoded image
 // is also converted to both channel counts and resized with both filters, as pfrt-run does.
-// Built where the tools are (PFRT_BUILD_TOOLS), with an instrumented copy of stb_image
-// (stb_image_impl.c); seeds: small PNG, PGM and PPM files (and a JPEG and a BMP, refused) from pfrt_fuzz_seeds.
+// Both decoders are reached: libpng and libjpeg-turbo (Debian's, uninstrumented), and pfrt's own
+// PGM/PPM reader. Built where the tools are (PFRT_BUILD_TOOLS); seeds from pfrt_fuzz_seeds: PNG
+// and JPEG in every variant the decoders take, PGM/PPM, and the malformed-image corpus.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

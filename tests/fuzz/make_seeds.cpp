@@ -1,7 +1,7 @@
 // Writes the fuzzers' seed corpora (nothing large is committed): valid models of several
 // shapes made by the converter's writer and their truncations at section boundaries, valid
 // safetensors files of every dtype the reader knows, config.json texts and, where the tools
-// are built (PFRT_FUZZ_IMAGE_SEEDS), small images in every format pfrt-run decodes.
+// are built (PFRT_FUZZ_IMAGE_SEEDS), small images in every format and variant pfrt-run decodes.
 //   pfrt_fuzz_seeds <folder>  ->  <folder>/model, <folder>/safetensors, <folder>/config_json, <folder>/image
 #include <sys/stat.h>
 
@@ -13,11 +13,10 @@
 #include <string>
 #include <vector>
 
-#ifdef PFRT_FUZZ_IMAGE_SEEDS
-#include <stb_image_write.h>
-#endif
-
 #include "model_writer.hpp"
+#ifdef PFRT_FUZZ_IMAGE_SEEDS
+#include "support/image_files.hpp"
+#endif
 #include "support/model_sections.hpp"
 #include "support/test_models.hpp"
 
@@ -90,44 +89,60 @@ std::vector<uint8_t> raw(const std::vector<float>& values, size_t width) {
 }
 
 #ifdef PFRT_FUZZ_IMAGE_SEEDS
-void append_bytes(void* context, void* data, int size) {
-  auto* out = static_cast<std::vector<uint8_t>*>(context);
-  const auto* p = static_cast<const uint8_t*>(data);
-  out->insert(out->end(), p, p + size);
-}
-
-// Small images of each channel count in PNG (stb_image_write), one JPEG and one BMP (which
-// must be refused), and binary PGM/PPM with 8- and 16-bit samples written here.
+// Small images in every variant the decoders take: PNG of each channel count at 8 and 16 bits,
+// palette (with a transparent entry), interlaced; JPEG grey and colour, 4:2:0 and 4:4:4,
+// baseline and progressive; binary PGM/PPM with 8- and 16-bit samples; and a BMP, refused.
 void write_image_seeds(const std::string& folder) {
-  const int w = 7, h = 5;
-  for (int channels = 1; channels <= 4; ++channels) {
-    std::vector<uint8_t> pixels(size_t(w) * h * channels);
+  const uint32_t w = 7, h = 5;
+  auto pattern = [&](uint32_t channels, uint32_t bytes_per_sample) {
+    std::vector<uint8_t> pixels(size_t(w) * h * channels * bytes_per_sample);
     for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 37 + channels * 11);
+    return pixels;
+  };
+  for (uint32_t channels = 1; channels <= 4; ++channels) {
+    pfrt::test::PngSpec png;
+    png.width = w;
+    png.height = h;
+    png.channels = channels;
     const std::string stem = folder + "/c" + std::to_string(channels);
-    std::vector<uint8_t> bytes;
-    if (!stbi_write_png_to_func(append_bytes, &bytes, w, h, channels, pixels.data(), w * channels)) {
-      throw std::runtime_error("stbi_write_png failed");
+    write(stem + ".png", pfrt::test::encode_png(png, pattern(channels, 1)));
+    png.bit_depth = 16;
+    write(stem + "-16.png", pfrt::test::encode_png(png, pattern(channels, 2)));
+    png.bit_depth = 8;
+    png.interlaced = true;
+    write(stem + "-interlaced.png", pfrt::test::encode_png(png, pattern(channels, 1)));
+    if (channels == 3) {
+      png.interlaced = false;
+      png.palette = true;
+      png.transparent_index = 2;
+      write(stem + "-palette.png", pfrt::test::encode_png(png, pattern(channels, 1)));
     }
-    write(stem + ".png", bytes);
-    if (channels != 3) continue;
-    bytes.clear();
-    if (!stbi_write_jpg_to_func(append_bytes, &bytes, w, h, channels, pixels.data(), 90)) {
-      throw std::runtime_error("stbi_write_jpg failed");
-    }
-    write(stem + ".jpg", bytes);
-    bytes.clear();
-    if (!stbi_write_bmp_to_func(append_bytes, &bytes, w, h, channels, pixels.data())) {
-      throw std::runtime_error("stbi_write_bmp failed");
-    }
-    write(stem + ".bmp", bytes);
+    if (channels == 2 || channels == 4) continue;
+    pfrt::test::JpegSpec jpeg;
+    jpeg.width = w * 3;  // more than one 8x8 block a row
+    jpeg.height = h * 3;
+    jpeg.channels = channels;
+    std::vector<uint8_t> pixels(size_t(jpeg.width) * jpeg.height * channels);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 7 + (i / 31) * 5);
+    write(stem + ".jpg", pfrt::test::encode_jpeg(jpeg, pixels));
+    jpeg.progressive = true;
+    write(stem + "-progressive.jpg", pfrt::test::encode_jpeg(jpeg, pixels));
+    jpeg.progressive = false;
+    jpeg.subsample = false;
+    jpeg.quality = 75;
+    if (channels == 3) write(stem + "-444.jpg", pfrt::test::encode_jpeg(jpeg, pixels));
   }
+  write(folder + "/c3.bmp", {'B', 'M', 58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0,
+                             24, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  for (const pfrt::test::MalformedImage& m : pfrt::test::malformed_images()) write(folder + "/" + m.name, m.bytes);
   for (const char* kind : {"P5", "P6"}) {
     for (int maxval : {255, 65535}) {
-      const int channels = kind[1] == '6' ? 3 : 1, sample = maxval > 255 ? 2 : 1;
+      const uint32_t channels = kind[1] == '6' ? 3 : 1, sample = maxval > 255 ? 2 : 1;
       const std::string header = std::string(kind) + "\n# seed\n" + std::to_string(w) + " " + std::to_string(h) + "\n" +
                                  std::to_string(maxval) + "\n";
       std::vector<uint8_t> bytes(header.begin(), header.end());
-      for (int i = 0; i < w * h * channels * sample; ++i) bytes.push_back(uint8_t(i * 13));
+      const std::vector<uint8_t> body = pattern(channels, sample);
+      bytes.insert(bytes.end(), body.begin(), body.end());
       write(folder + "/" + kind + "-" + std::to_string(maxval) + (channels == 3 ? ".ppm" : ".pgm"), bytes);
     }
   }

@@ -8,7 +8,9 @@
 # -DDEPENDS), then `dpkg-deb -x` into the work folder (no root, nothing installed system-wide).
 # Run as: cmake -DBUILD_DIR= -DSOURCE_DIR= -DWORK_DIR= -DMODEL= -DINPUT= -DTOOLS= -DGENERATOR=
 #               -DC_COMPILER= -DCXX_COMPILER= [-DEXTRA_FLAGS=]
-#               [-DCPACK= -DDPKG_DEB= -DDEB_ARCH= -DDEPENDS=a;b] -P check_install.cmake
+#               [-DCPACK= -DDPKG_DEB= -DDEB_ARCH= -DDEPENDS=a;b] [-DPYTHON= -DPYTHON_DIR=] -P check_install.cmake
+# With -DPYTHON, the Python module is imported from the tree too (and, from the .deb, it comes
+# from python3-pfrt_*.deb, whose Depends are checked).
 cmake_minimum_required(VERSION 3.22)  # policies of a script run with -P (IN_LIST)
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR MODEL INPUT GENERATOR C_COMPILER CXX_COMPILER)
   if(NOT ${var})
@@ -69,6 +71,20 @@ else()
     endif()
   endforeach()
   run("dpkg-deb -x" ${DPKG_DEB} -x "${debs}" "${WORK_DIR}/root")
+  if(PYTHON)  # the module's package, python3-pfrt, beside it
+    file(GLOB python_debs "${WORK_DIR}/cpack/python3-pfrt_*.deb")
+    list(LENGTH python_debs python_deb_count)
+    if(NOT python_deb_count EQUAL 1)
+      message(FATAL_ERROR "check_install: cpack made ${python_deb_count} python3-pfrt_*.deb files: [${python_debs}]")
+    endif()
+    run("dpkg-deb --field" ${DPKG_DEB} --field "${python_debs}" Depends)
+    foreach(package "pfrt \\(= [0-9.]+\\)" python3-numpy "python3 \\(>= 3")
+      if(NOT output MATCHES "${package}")
+        message(FATAL_ERROR "check_install: ${python_debs}: Depends does not name ${package}: ${output}")
+      endif()
+    endforeach()
+    run("dpkg-deb -x" ${DPKG_DEB} -x "${python_debs}" "${WORK_DIR}/root")
+  endif()
   set(prefix "${WORK_DIR}/root/usr")
   message(STATUS "check_install: ${debs}: Depends: ${depends}")
 endif()
@@ -99,6 +115,20 @@ foreach(tool IN LISTS TOOLS)
   endif()
   run("installed ${tool} --help" "${prefix}/bin/${tool}" --help)  # finds libpfrt.so from its RPATH
 endforeach()
+
+# The Python module, imported from the installed tree by the interpreter it was built for; it
+# finds libpfrt.so.0 in the tree through its RUNPATH.
+if(PYTHON)
+  file(GLOB module "${prefix}/${PYTHON_DIR}/pfrt.*.so")
+  if(NOT module)
+    message(FATAL_ERROR "check_install: the Python module was not installed into ${prefix}/${PYTHON_DIR}")
+  endif()
+  run("import pfrt" ${CMAKE_COMMAND} -E env "PYTHONPATH=${prefix}/${PYTHON_DIR}" ${PYTHON} -c
+      "import sys, pfrt\nm = pfrt.Model(sys.argv[1])\nprint(pfrt.__file__, pfrt.__version__, m.info.classes)" "${MODEL}")
+  if(NOT output MATCHES "^${prefix}/${PYTHON_DIR}/pfrt[^ ]*\\.so [0-9]+\\.[0-9]+\\.[0-9]+ 10\n")
+    message(FATAL_ERROR "check_install: import pfrt from the installed tree printed:\n${output}")
+  endif()
+endif()
 
 set(flags -G "${GENERATOR}" -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
           "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=RelWithDebInfo

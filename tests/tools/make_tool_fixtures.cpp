@@ -1,7 +1,6 @@
 // Writes the files the command-line tests of pfrt-bench and pfrt-run use into a folder: a
 // small random model (4 branches, labelled), images in several formats, a labelled IDX set,
 // and broken files.
-#include <stb_image_write.h>
 
 #include <cstdio>
 #include <exception>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "model_writer.hpp"
+#include "support/image_files.hpp"
 #include "support/test_models.hpp"
 
 namespace {
@@ -62,11 +62,20 @@ int main(int argc, char** argv) {
     // A 40x30 RGB PNG: converted to gray and resized by pfrt-run.
     std::vector<uint8_t> rgb(40 * 30 * 3);
     for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 13);
-    if (!stbi_write_png((dir + "/sample.png").c_str(), 40, 30, 3, rgb.data(), 40 * 3)) {
-      std::fprintf(stderr, "cannot write sample.png\n");
-      return 1;
-    }
+    pfrt::test::PngSpec png;
+    png.width = 40;
+    png.height = 30;
+    png.channels = 3;
+    write(dir + "/sample.png", pfrt::test::encode_png(png, rgb));
     write(dir + "/broken.png", {0x89, 'P', 'N', 'G', 1, 2, 3});
+    // A 56x56 colour JPEG, and the same cut off inside its entropy-coded data.
+    std::vector<uint8_t> photo(56 * 56 * 3);
+    for (size_t i = 0; i < photo.size(); ++i) photo[i] = uint8_t((i / 3 % 56) * 4 + (i / 168) * 2);
+    pfrt::test::JpegSpec jpeg;
+    jpeg.width = jpeg.height = 56;
+    const std::vector<uint8_t> jpg = pfrt::test::encode_jpeg(jpeg, photo);
+    write(dir + "/sample.jpg", jpg);
+    write(dir + "/truncated.jpg", std::vector<uint8_t>(jpg.begin(), jpg.begin() + long(jpg.size() * 2 / 3)));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_tool_fixtures: %s\n", e.what());

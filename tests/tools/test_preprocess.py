@@ -4,12 +4,13 @@
   test_preprocess.py WORK_DIR DUMP_COMMAND...
 
 Writes images of several kinds and sizes with PIL into WORK_DIR (gray, gray+alpha, RGB, RGBA,
-palette and 1-bit PNGs, 16-bit PNGs; binary PGM/PPM, also with maximum values other than 255
-and a comment in the header), has pfrt decode and preprocess them (DUMP_COMMAND: the
+palette and 1-bit PNGs, 16-bit PNGs; JPEGs: gray, colour 4:2:0 and 4:4:4, progressive; binary
+PGM/PPM, also with maximum values other than 255 and a comment in the header), has pfrt decode and preprocess them (DUMP_COMMAND: the
 pfrt_preprocess_dump test program, which calls the tools library's load_image and model_input,
 as pfrt-run does) for a 28x28x1 and a 16x16x3 model with every --resize mode, and compares:
 
-1. Decoding: pfrt's pixels with PIL's, exactly. 16-bit samples are scaled to 8 bits with
+1. Decoding: pfrt's pixels with PIL's, exactly (JPEG too: both decode through libjpeg-turbo
+   with its default accurate IDCT and smooth upsampling). 16-bit samples are scaled to 8 bits with
    rounding, round(v * 255 / maxval); where PIL has already rescaled a 16-bit PGM to 0..65535
    (maximum value other than 65535) the reference rounds twice, so 1 level is allowed there.
 2. Preprocessing: pfrt's float tensor with a reference pipeline built from PIL's pixels:
@@ -52,7 +53,7 @@ SIZES = {  # (width, height): same size, integer and non-integer shrinking and g
 }
 KINDS = ["gray.png", "gray-alpha.png", "rgb.png", "rgba.png", "palette.png", "palette-trns.png", "1bit.png",
          "gray16.png", "gray.pgm", "rgb.ppm", "maxval127.pgm", "maxval127.ppm", "gray16.pgm", "maxval1000.pgm",
-         "comment.pgm"]
+         "comment.pgm", "gray.jpg", "rgb.jpg", "rgb444.jpg", "progressive.jpg"]
 ATOL = 1e-5
 HALF_WINDOW = 1e-6
 area_vs_torch = 0  # area resizes that were also checked against torch's mode="area"
@@ -96,6 +97,11 @@ def write_image(path, kind, w, h, rng):
         Image.fromarray(content(rng, w, h, 1)[:, :, 0] > 127).convert("1").save(path)
     elif kind == "gray16.png":
         Image.fromarray(content(rng, w, h, 1, 65535)[:, :, 0].astype(np.uint16), "I;16").save(path)
+    elif kind.endswith(".jpg"):
+        mode, c = ("L", 1) if kind == "gray.jpg" else ("RGB", 3)
+        pixels = content(rng, w, h, c).astype(np.uint8)
+        im = Image.fromarray(pixels[:, :, 0] if c == 1 else pixels, mode)
+        im.save(path, quality=85, subsampling=0 if kind == "rgb444.jpg" else 2, progressive=kind == "progressive.jpg")
     elif kind == "gray.pgm":
         Image.fromarray(content(rng, w, h, 1)[:, :, 0].astype(np.uint8), "L").save(path)
     elif kind == "rgb.ppm":

@@ -8,6 +8,13 @@
  *
  * Every function that can fail returns a pfrt_status; on failure pfrt_last_error() gives a
  * message naming what was wrong (file, tensor, field or argument). Nothing aborts.
+ *
+ * The ABI grows without breaking programs built against an older header: every struct the
+ * caller fills or receives starts with struct_size (set by its _init function), and the
+ * library reads and writes only that many bytes of it. Fields are only ever added at the end.
+ * A field this library does not know (a newer header's) must be zero where the library reads
+ * the struct, else the call fails with PFRT_UNSUPPORTED; where it writes, the bytes past the
+ * fields it knows are zeroed. libpfrt.so.0 keeps every function of earlier versions.
  */
 #ifndef PFRT_PFRT_H
 #define PFRT_PFRT_H
@@ -19,6 +26,18 @@
 #define PFRT_API __declspec(dllexport)
 #else
 #define PFRT_API __attribute__((visibility("default")))
+#endif
+
+/* The version of this header; pfrt_version() gives the library's, "MAJOR.MINOR.PATCH". A
+ * library of the same MAJOR and at least this MINOR runs a program built with this header. */
+#define PFRT_VERSION_MAJOR 0
+#define PFRT_VERSION_MINOR 2
+#define PFRT_VERSION_PATCH 0
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PFRT_DEPRECATED(use) __attribute__((deprecated("use " use)))
+#else
+#define PFRT_DEPRECATED(use)
 #endif
 
 #ifdef __cplusplus
@@ -41,7 +60,8 @@ typedef enum pfrt_status {
 typedef struct pfrt_model pfrt_model;
 typedef struct pfrt_session pfrt_session;
 
-/* Version of the library ("0.1.0") and the model format version it reads. */
+/* Version of the library ("0.2.0": PFRT_VERSION_MAJOR.MINOR.PATCH of the header it was built
+ * with) and the model format version it reads. */
 PFRT_API const char* pfrt_version(void);
 PFRT_API uint32_t pfrt_format_version(void);
 
@@ -80,6 +100,7 @@ typedef enum pfrt_training {
 } pfrt_training;
 
 typedef struct pfrt_model_info {
+  uint32_t struct_size;       /* sizeof(pfrt_model_info): set by pfrt_model_info_init */
   uint32_t image_size;        /* input is channels x image_size x image_size floats */
   uint32_t channels;
   uint32_t patch_size;
@@ -101,26 +122,31 @@ typedef struct pfrt_model_info {
   uint64_t file_size;         /* bytes of the model file (or buffer) */
 } pfrt_model_info;
 
-PFRT_API pfrt_status pfrt_model_get_info(const pfrt_model* model, pfrt_model_info* out_info);
+PFRT_API void pfrt_model_info_init(pfrt_model_info* info);
+
+/* Fills `info` (its struct_size set, by pfrt_model_info_init). */
+PFRT_API pfrt_status pfrt_model_get_info(const pfrt_model* model, pfrt_model_info* info);
 
 /* Label of a class, or NULL when the model stores no labels or the index is out of range. */
-PFRT_API const char* pfrt_model_label(const pfrt_model* model, uint32_t class_index);
+PFRT_API const char* pfrt_model_get_label(const pfrt_model* model, uint32_t class_index);
 
 /* Model name and a metadata value by key (producer, producer_version, source_sha256, and the
  * converter's free-form entries); NULL when absent. */
-PFRT_API const char* pfrt_model_name(const pfrt_model* model);
-PFRT_API const char* pfrt_model_metadata(const pfrt_model* model, const char* key);
+PFRT_API const char* pfrt_model_get_name(const pfrt_model* model);
+PFRT_API const char* pfrt_model_get_metadata(const pfrt_model* model, const char* key);
 
 /* Per-channel mean and std of the input normalisation: the network's input is
  * (pixel / 255 - mean[c]) / std[c]. Each array has `channels` entries. */
-PFRT_API const float* pfrt_model_input_mean(const pfrt_model* model);
-PFRT_API const float* pfrt_model_input_std(const pfrt_model* model);
+PFRT_API const float* pfrt_model_get_input_mean(const pfrt_model* model);
+PFRT_API const float* pfrt_model_get_input_std(const pfrt_model* model);
 
 /* ---- sessions -------------------------------------------------------------------------- */
 
 typedef struct pfrt_session_options {
   uint32_t struct_size;   /* sizeof(pfrt_session_options): set by pfrt_session_options_init */
-  const char* backend;    /* "cpu", "reference", "cuda"; NULL: the fastest one built in */
+  const char* backend;    /* "cpu", "reference", "cuda"; NULL: "cpu", the default. If the
+                           * default cannot run, creation fails saying why; no other backend
+                           * is used in its place */
   int32_t threads;        /* 0: every online core */
   uint64_t affinity_mask; /* bit i pins a worker to CPU i; 0: no pinning */
   /* How long, in microseconds, an idle worker thread spins (waiting for the next piece of work
@@ -138,7 +164,7 @@ PFRT_API pfrt_status pfrt_session_create(pfrt_model* model, const pfrt_session_o
 PFRT_API void pfrt_session_destroy(pfrt_session* session);
 
 /* Name of the backend the session runs on. */
-PFRT_API const char* pfrt_session_backend(const pfrt_session* session);
+PFRT_API const char* pfrt_session_get_backend(const pfrt_session* session);
 
 /* Runs a batch. input: batch x channels x image_size x image_size normalised floats (see
  * pfrt_model_input_mean); input_floats must be a multiple of one image. logits: batch x classes
@@ -166,7 +192,7 @@ typedef struct pfrt_run_options {
 } pfrt_run_options;
 
 typedef struct pfrt_run_result {
-  uint32_t struct_size;      /* set by the caller: sizeof(pfrt_run_result) */
+  uint32_t struct_size;      /* sizeof(pfrt_run_result): set by pfrt_run_result_init */
   uint32_t branches_used;    /* length of the prefix whose sum produced the logits */
   uint32_t batch;
   uint32_t deadline_reached; /* 1: a best-prefix answer cut short by the deadline */
@@ -174,6 +200,7 @@ typedef struct pfrt_run_result {
 } pfrt_run_result;
 
 PFRT_API void pfrt_run_options_init(pfrt_run_options* options);
+PFRT_API void pfrt_run_result_init(pfrt_run_result* result);
 
 /* pfrt_session_run with options (prefix evaluation, deadlines). options and result may be
  * NULL. Returns PFRT_CANCELLED when pfrt_session_cancel stopped it and PFRT_DEADLINE_EXCEEDED
@@ -188,7 +215,7 @@ PFRT_API pfrt_status pfrt_session_cancel(pfrt_session* session);
 
 /* Where the time of the session's last run went (summed over its batch). */
 typedef struct pfrt_profile {
-  uint32_t struct_size;   /* set by the caller: sizeof(pfrt_profile) */
+  uint32_t struct_size;   /* sizeof(pfrt_profile): set by pfrt_profile_init */
   uint32_t branches;      /* entries of branch_ms filled (the model's branch count, capped) */
   double stem_ms;         /* patch embedding */
   double branches_ms;     /* wall time of the branch phase */
@@ -196,15 +223,18 @@ typedef struct pfrt_profile {
   double longest_branch_ms;
 } pfrt_profile;
 
+PFRT_API void pfrt_profile_init(pfrt_profile* profile);
+
 /* Fills `profile` and up to `branch_capacity` per-branch durations (may be NULL / 0). */
-PFRT_API pfrt_status pfrt_session_profile(const pfrt_session* session, pfrt_profile* profile, double* branch_ms,
-                                          size_t branch_capacity);
+PFRT_API pfrt_status pfrt_session_get_profile(const pfrt_session* session, pfrt_profile* profile, double* branch_ms,
+                                              size_t branch_capacity);
 
 /* One line on how the session runs (backend, threads, kernels); valid while the session lives. */
 PFRT_API const char* pfrt_session_describe(const pfrt_session* session);
 
-/* Worker threads the session uses (the resolved value of pfrt_session_options.threads). */
-PFRT_API uint32_t pfrt_session_threads(const pfrt_session* session);
+/* Worker threads the session uses (the resolved value of pfrt_session_options.threads); 0 for
+ * a NULL session. */
+PFRT_API int32_t pfrt_session_get_threads(const pfrt_session* session);
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
@@ -212,6 +242,23 @@ PFRT_API uint32_t pfrt_session_threads(const pfrt_session* session);
  * image size) into the network's input (channels x height x width, normalised). */
 PFRT_API pfrt_status pfrt_model_normalize_u8(const pfrt_model* model, const uint8_t* pixels_hwc, size_t pixel_count,
                                              float* input, size_t input_floats);
+
+/* ---- earlier names ---------------------------------------------------------------------- */
+
+/* The names of pfrt 0.1, kept for the programs built with them (same behaviour). */
+PFRT_API PFRT_DEPRECATED("pfrt_model_get_label") const char* pfrt_model_label(const pfrt_model* model,
+                                                                             uint32_t class_index);
+PFRT_API PFRT_DEPRECATED("pfrt_model_get_name") const char* pfrt_model_name(const pfrt_model* model);
+PFRT_API PFRT_DEPRECATED("pfrt_model_get_metadata") const char* pfrt_model_metadata(const pfrt_model* model,
+                                                                                   const char* key);
+PFRT_API PFRT_DEPRECATED("pfrt_model_get_input_mean") const float* pfrt_model_input_mean(const pfrt_model* model);
+PFRT_API PFRT_DEPRECATED("pfrt_model_get_input_std") const float* pfrt_model_input_std(const pfrt_model* model);
+PFRT_API PFRT_DEPRECATED("pfrt_session_get_backend") const char* pfrt_session_backend(const pfrt_session* session);
+PFRT_API PFRT_DEPRECATED("pfrt_session_get_profile") pfrt_status pfrt_session_profile(const pfrt_session* session,
+                                                                                     pfrt_profile* profile,
+                                                                                     double* branch_ms,
+                                                                                     size_t branch_capacity);
+PFRT_API PFRT_DEPRECATED("pfrt_session_get_threads") uint32_t pfrt_session_threads(const pfrt_session* session);
 
 #ifdef __cplusplus
 }

@@ -53,18 +53,19 @@ class Model {
   }
 
   ModelInfo info() const {
-    ModelInfo i{};
+    ModelInfo i;
+    pfrt_model_info_init(&i);
     detail::check(pfrt_model_get_info(get(), &i));
     return i;
   }
   // Empty when the model stores no labels.
   std::string label(uint32_t class_index) const {
-    const char* l = pfrt_model_label(get(), class_index);
+    const char* l = pfrt_model_get_label(get(), class_index);
     return l ? l : std::string();
   }
-  std::string name() const { return pfrt_model_name(get()); }
+  std::string name() const { return pfrt_model_get_name(get()); }
   std::string metadata(const std::string& key) const {
-    const char* v = pfrt_model_metadata(get(), key.c_str());
+    const char* v = pfrt_model_get_metadata(get(), key.c_str());
     return v ? v : std::string();
   }
   size_t image_floats() const {
@@ -86,7 +87,7 @@ class Model {
 };
 
 struct SessionOptions {
-  std::string backend;        // "cpu", "reference", "cuda"; empty: the fastest built in
+  std::string backend;        // "cpu", "reference", "cuda"; empty: "cpu", the default (never another in its place)
   int32_t threads = 0;        // 0: every online core
   uint64_t affinity_mask = 0; // bit i pins a worker to CPU i
   int32_t spin_us = -1;       // idle workers spin this long before sleeping; -1: the default, 0: never
@@ -126,7 +127,7 @@ class Session {
     handle_.reset(s);
   }
 
-  std::string backend() const { return pfrt_session_backend(handle_.get()); }
+  std::string backend() const { return pfrt_session_get_backend(handle_.get()); }
 
   // Runs into a caller-owned buffer (no allocation).
   RunResult run(const float* input, size_t input_floats, float* logits, size_t logits_floats,
@@ -137,8 +138,8 @@ class Session {
     o.budget_ms = options.budget_ms;
     o.deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options.deadline.time_since_epoch()).count();
     o.deadline_mode = options.best_prefix ? PFRT_DEADLINE_BEST_PREFIX : PFRT_DEADLINE_FAIL;
-    pfrt_run_result r{};
-    r.struct_size = sizeof(r);
+    pfrt_run_result r;
+    pfrt_run_result_init(&r);
     detail::check(pfrt_session_run_ex(handle_.get(), input, input_floats, logits, logits_floats, &o, &r));
     return RunResult{r.branches_used, r.batch, r.deadline_reached != 0, r.elapsed_ms};
   }
@@ -148,11 +149,11 @@ class Session {
 
   // Timings of the last run.
   Profile profile() const {
-    pfrt_profile p{};
-    p.struct_size = sizeof(p);
+    pfrt_profile p;
+    pfrt_profile_init(&p);
     Profile out;
     out.branch_ms.resize(model_.info().branches);
-    detail::check(pfrt_session_profile(handle_.get(), &p, out.branch_ms.data(), out.branch_ms.size()));
+    detail::check(pfrt_session_get_profile(handle_.get(), &p, out.branch_ms.data(), out.branch_ms.size()));
     out.branch_ms.resize(p.branches);
     out.stem_ms = p.stem_ms;
     out.branches_ms = p.branches_ms;
@@ -162,7 +163,7 @@ class Session {
   }
 
   std::string describe() const { return pfrt_session_describe(handle_.get()); }
-  uint32_t threads() const { return pfrt_session_threads(handle_.get()); }
+  int32_t threads() const { return pfrt_session_get_threads(handle_.get()); }
 
   // Convenience: returns batch x classes logits.
   std::vector<float> run(const std::vector<float>& input, const RunOptions& options = {}) {

@@ -104,8 +104,11 @@ class Backend {
 const std::vector<const Backend*>& builtin_backends();
 // The backend of that name; throws an Error listing the built-in names when unknown.
 const Backend& find_backend(const std::string& name);
-// The first built-in backend that can run here.
+// The backend a session gets when it names none: cpu. Never another in its place: when it cannot
+// run here, creating the session fails with its reason.
 const Backend& default_backend();
+// "cpu, reference" (the built-in backends, comma-separated).
+std::string builtin_backend_names();
 
 // Milliseconds between two time points.
 inline double elapsed_ms(Clock::time_point from, Clock::time_point to) {

@@ -10,7 +10,7 @@
 namespace pfrt::core {
 
 const std::vector<const Backend*>& builtin_backends() {
-  // The default is the first that can run here: the cpu backend; cuda is chosen by name.
+  // cpu first: the default; cuda and reference are chosen by name.
   static const std::vector<const Backend*> backends = {
       &cpu::cpu_backend(),
 #ifdef PFRT_HAVE_CUDA
@@ -21,19 +21,18 @@ const std::vector<const Backend*>& builtin_backends() {
 }
 
 const Backend& find_backend(const std::string& name) {
-  std::string known;
   for (const Backend* b : builtin_backends()) {
     if (name == b->name()) return *b;
-    known += (known.empty() ? "" : ", ") + std::string(b->name());
   }
-  fail(PFRT_INVALID_ARGUMENT, "unknown backend '" + name + "'; this build has: " + known);
+  fail(PFRT_INVALID_ARGUMENT, "unknown backend '" + name + "'; this build has: " + builtin_backend_names());
 }
 
-const Backend& default_backend() {
-  for (const Backend* b : builtin_backends()) {
-    if (b->unavailable_reason().empty()) return *b;
-  }
-  return *builtin_backends().back();
+const Backend& default_backend() { return cpu::cpu_backend(); }
+
+std::string builtin_backend_names() {
+  std::string names;
+  for (const Backend* b : builtin_backends()) names += (names.empty() ? "" : ", ") + std::string(b->name());
+  return names;
 }
 
 }  // namespace pfrt::core

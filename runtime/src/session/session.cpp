@@ -47,6 +47,11 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   }
   backend_ = options.backend.empty() ? &default_backend() : &find_backend(options.backend);
   if (std::string why = backend_->unavailable_reason(); !why.empty()) {
+    if (options.backend.empty()) {
+      fail(PFRT_BACKEND_ERROR, std::string("the default backend '") + backend_->name() + "' cannot run here: " + why +
+                                   "; pfrt does not fall back to another: name one (this build has: " +
+                                   builtin_backend_names() + ")");
+    }
     fail(PFRT_BACKEND_ERROR, std::string("backend '") + backend_->name() + "' cannot run here: " + why);
   }
   if (options.spin_us < -1 || options.spin_us > int32_t(kMaxSpinUs)) {
