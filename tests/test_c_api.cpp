@@ -32,7 +32,7 @@ TEST_CASE("status strings are distinct and the version is reported") {
   for (int s = PFRT_OK; s <= PFRT_INTERNAL_ERROR; ++s) names.insert(pfrt_status_string(pfrt_status(s)));
   CHECK(names.size() == size_t(PFRT_INTERNAL_ERROR) + 1);
   CHECK(std::string(pfrt_version()) == std::to_string(PFRT_VERSION_MAJOR) + "." + std::to_string(PFRT_VERSION_MINOR) +
-                                            "." + std::to_string(PFRT_VERSION_PATCH));
+                                           "." + std::to_string(PFRT_VERSION_PATCH));
   CHECK(pfrt_format_version() == 1);
 }
 
@@ -110,7 +110,8 @@ TEST_CASE("every other C API function with a null pointer: a status and a messag
   CHECK(pfrt_session_get_profile(session, &profile, nullptr, 0) == PFRT_OK);  // no per-branch times wanted
   CHECK(profile.branches == 0);
   std::vector<uint8_t> pixels(784, 128);
-  CHECK(pfrt_model_normalize_u8(nullptr, pixels.data(), pixels.size(), input.data(), input.size()) == PFRT_INVALID_ARGUMENT);
+  CHECK(pfrt_model_normalize_u8(nullptr, pixels.data(), pixels.size(), input.data(), input.size()) ==
+        PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "model must not be null");
   CHECK(pfrt_model_normalize_u8(model, nullptr, pixels.size(), input.data(), input.size()) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "pixels must not be null");
@@ -150,7 +151,8 @@ TEST_CASE("run checks the input and output sizes and the prefix length") {
   const size_t image = model.image_floats();
   std::vector<float> input(2 * image, 0.1f), logits(20);
 
-  CHECK(pfrt_session_run(session.get(), input.data(), image + 1, logits.data(), logits.size()) == PFRT_INVALID_ARGUMENT);
+  CHECK(pfrt_session_run(session.get(), input.data(), image + 1, logits.data(), logits.size()) ==
+        PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "input has 785 floats; the model takes batches of 1x28x28 = 784 floats per image");
   CHECK(pfrt_session_run(session.get(), input.data(), 0, logits.data(), logits.size()) == PFRT_INVALID_ARGUMENT);
   CHECK(pfrt_session_run(session.get(), input.data(), 2 * image, logits.data(), 19) == PFRT_INVALID_ARGUMENT);
@@ -427,7 +429,8 @@ TEST_CASE("structs: a longer struct (a newer header) has its unknown fields zero
                               result.as<pfrt_run_result>()) == PFRT_OK);
   CHECK(result.as<pfrt_run_result>()->struct_size == longer);
   CHECK(result.as<pfrt_run_result>()->branches_used == 2);
-  CHECK(std::all_of(result.bytes + sizeof(pfrt_run_result), result.bytes + longer, [](unsigned char b) { return b == 0; }));
+  CHECK(std::all_of(result.bytes + sizeof(pfrt_run_result), result.bytes + longer,
+                    [](unsigned char b) { return b == 0; }));
   CHECK(result.untouched_from(longer, 0xab));
   CallerBytes info(uint32_t(sizeof(pfrt_model_info)) + 8, 0xab);
   REQUIRE(pfrt_model_get_info(model.get(), info.as<pfrt_model_info>()) == PFRT_OK);
@@ -465,8 +468,8 @@ TEST_CASE("structs: an unset or implausible struct_size is refused before anythi
   pfrt_run_result result;
   pfrt_run_result_init(&result);
   result.struct_size = 100000;
-  CHECK(pfrt_session_run_ex(session.get(), input.data(), input.size(), logits.data(), logits.size(), nullptr, &result) ==
-        PFRT_INVALID_ARGUMENT);
+  CHECK(pfrt_session_run_ex(session.get(), input.data(), input.size(), logits.data(), logits.size(), nullptr,
+                            &result) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "pfrt_run_result.struct_size 100000 is no size of this struct (call pfrt_run_result_init)");
   CHECK(logits == std::vector<float>(10, -7.0f));  // refused before the run
   pfrt_profile profile{};

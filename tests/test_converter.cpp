@@ -94,8 +94,8 @@ TEST_CASE("config.json: each bad field is named") {
         std::string::npos);
   CHECK(config_error(replace(good, "\"patch_size\": 7", "\"patch_size\": 5")).find("not a multiple of 'patch_size'") !=
         std::string::npos);
-  CHECK(config_error(replace(good, "\"std\": [\n    0.25\n  ]", "\"std\": [\"a\"]")).find("'std' must be a list of numbers") !=
-        std::string::npos);
+  CHECK(config_error(replace(good, "\"std\": [\n    0.25\n  ]", "\"std\": [\"a\"]"))
+            .find("'std' must be a list of numbers") != std::string::npos);
 }
 
 TEST_CASE("convert: a valid checkpoint round-trips bit for bit") {
@@ -151,7 +151,8 @@ TEST_CASE("convert: missing, extra, misshapen and mistyped tensors are named") {
   SUBCASE("wrong shape") {
     tensors[0].shape = {49, 16};
     w.set_weights(tensors);
-    CHECK(w.convert_error().find("tensor 'to_patch_embedding.1.weight' has shape [49, 16] but the config needs [16, 49]") !=
+    CHECK(w.convert_error().find(
+              "tensor 'to_patch_embedding.1.weight' has shape [49, 16] but the config needs [16, 49]") !=
           std::string::npos);
   }
   SUBCASE("unsupported dtype") {

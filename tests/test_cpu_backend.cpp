@@ -211,8 +211,8 @@ TEST_CASE("cpu backend: sessions of one model share its packed weights; each add
   INFO("packed weights " << packed << " B, activations " << activations << " B per session; resident +"
                          << (first - before) << " B for the first session, +" << (all - first) << " B for 3 more");
   REQUIRE(packed > 20 * activations);
-  CHECK(first - before >= packed);                       // the first session packs the weights
+  CHECK(first - before >= packed);                         // the first session packs the weights
   CHECK(all - first <= 3 * activations + 3 * 256 * 1024);  // the others add their activations (and bookkeeping)
-  CHECK(all - first < packed / 2);                        // and no weights: one more copy would be `packed`
+  CHECK(all - first < packed / 2);                         // and no weights: one more copy would be `packed`
   for (const auto& s : sessions) CHECK(s->packed_bytes() == packed);
 }

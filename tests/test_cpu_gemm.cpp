@@ -24,7 +24,6 @@ using cpu::Activation;
 
 namespace {
 
-
 constexpr float kUnwritten = 1234.5f;  // fills y's padding, which the GEMM must not touch
 
 struct Problem {
@@ -33,8 +32,13 @@ struct Problem {
   std::vector<float> x, w, b;  // x strided; b empty for no bias
 
   Problem(size_t rows_, size_t in_, size_t out_, bool bias, uint32_t seed)
-      : rows(rows_), in(in_), out(out_), x_stride(in_ + 3), y_stride(out_ + 5),
-        x(test::random_floats(rows_ * (in_ + 3), seed)), w(test::random_floats(out_ * in_, seed + 1)),
+      : rows(rows_),
+        in(in_),
+        out(out_),
+        x_stride(in_ + 3),
+        y_stride(out_ + 5),
+        x(test::random_floats(rows_ * (in_ + 3), seed)),
+        w(test::random_floats(out_ * in_, seed + 1)),
         b(bias ? test::random_floats(out_, seed + 2) : std::vector<float>()) {}
   const float* bias() const { return b.empty() ? nullptr : b.data(); }
   cpu::PackedLinear pack() const { return cpu::PackedLinear(w.data(), in, out, bias()); }
@@ -140,7 +144,8 @@ TEST_CASE("cpu gemm epilogue: GELU in both forms, then the residual, separate or
   for (const char* isa : cpu::kernels::supported_isas()) {
     CAPTURE(isa);
     cpu::kernels::use_isa(isa);
-    for (const Shape s : {Shape{1, 17, 33}, Shape{2, 3, 5}, Shape{7, 192, 100}, Shape{9, 203, 577}, Shape{197, 17, 31}}) {
+    for (const Shape s :
+         {Shape{1, 17, 33}, Shape{2, 3, 5}, Shape{7, 192, 100}, Shape{9, 203, 577}, Shape{197, 17, 31}}) {
       for (const Activation act : {Activation::kNone, Activation::kGeluErf, Activation::kGeluTanh}) {
         for (const int residual : {0, 1, 2}) {  // none, separate, y itself
           CAPTURE(s.rows);

@@ -83,8 +83,8 @@ TEST_CASE("cpu attention matches the reference for every query row and for row 0
     struct Shape {
       size_t tokens, heads, head_dim;
     };
-    for (const Shape s : {Shape{1, 1, 5}, Shape{5, 2, 7}, Shape{10, 3, 33}, Shape{37, 1, 64}, Shape{197, 3, 64},
-                          Shape{50, 2, 70}}) {
+    for (const Shape s :
+         {Shape{1, 1, 5}, Shape{5, 2, 7}, Shape{10, 3, 33}, Shape{37, 1, 64}, Shape{197, 3, 64}, Shape{50, 2, 70}}) {
       CAPTURE(s.tokens);
       CAPTURE(s.heads);
       CAPTURE(s.head_dim);
@@ -97,7 +97,8 @@ TEST_CASE("cpu attention matches the reference for every query row and for row 0
         const float* q = qkv.data() + h * s.head_dim;
         attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, s.tokens, got.data() + h * s.head_dim,
                     inner);
-        attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, 1, row0.data() + h * s.head_dim, inner);
+        attend_head(q, q + inner, q + 2 * inner, 3 * inner, s.tokens, s.head_dim, 1, row0.data() + h * s.head_dim,
+                    inner);
       }
       CHECK(max_abs_diff(got, want) <= 1e-5);
       CHECK(max_abs_diff(row0, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
@@ -143,8 +144,8 @@ TEST_CASE("cpu attention of one query row, keys read as they are, matches the re
         reference::attention(qkv.data(), tokens, heads, head_dim, want.data());
         for (size_t h = 0; h < heads; ++h) {
           const float* q = qkv.data() + h * head_dim;  // row 0's query
-          cpu::kernels::attention_row(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, got.data() + h * head_dim,
-                                      scores.data());
+          cpu::kernels::attention_row(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim,
+                                      got.data() + h * head_dim, scores.data());
         }
         CHECK(max_abs_diff(got, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
       }
@@ -153,11 +154,11 @@ TEST_CASE("cpu attention of one query row, keys read as they are, matches the re
 }
 
 TEST_CASE("cpu attention query blocks balance the pool within the scratch the session plans") {
-  CHECK(cpu::query_blocks(1, 3, 197) == 1);    // no pool: one item per (image, head)
-  CHECK(cpu::query_blocks(2, 3, 197) == 6);    // 18 items for 2 threads
-  CHECK(cpu::query_blocks(4, 3, 1) == 1);      // the class row alone
-  CHECK(cpu::query_blocks(4, 64, 197) == 1);   // a large batch has items enough
-  CHECK(cpu::query_blocks(16, 1, 20) == 2);    // never blocks under 8 rows
+  CHECK(cpu::query_blocks(1, 3, 197) == 1);   // no pool: one item per (image, head)
+  CHECK(cpu::query_blocks(2, 3, 197) == 6);   // 18 items for 2 threads
+  CHECK(cpu::query_blocks(4, 3, 1) == 1);     // the class row alone
+  CHECK(cpu::query_blocks(4, 64, 197) == 1);  // a large batch has items enough
+  CHECK(cpu::query_blocks(16, 1, 20) == 2);   // never blocks under 8 rows
   for (size_t threads : {1, 2, 3, 8}) {
     for (size_t pairs : {1, 2, 3, 5, 12, 96}) {
       for (size_t queries : {1, 7, 17, 197, 577}) {

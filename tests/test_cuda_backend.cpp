@@ -7,8 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <thread>
@@ -216,7 +216,8 @@ TEST_CASE("sessions of one model share its device weights and run concurrently")
   const auto other = model_of(shapes()[2].config, 10);
   constexpr int kSessions = 4, kRuns = 12;
   std::vector<std::unique_ptr<cuda::CudaSession>> sessions;
-  for (int i = 0; i < kSessions; ++i) sessions.push_back(std::make_unique<cuda::CudaSession>(model, cuda::CudaSessionOptions{}));
+  for (int i = 0; i < kSessions; ++i)
+    sessions.push_back(std::make_unique<cuda::CudaSession>(model, cuda::CudaSessionOptions{}));
   cuda::CudaSession separate(other, {});
   for (int i = 1; i < kSessions; ++i) CHECK(&sessions[i]->weights() == &sessions[0]->weights());
   CHECK(&separate.weights() != &sessions[0]->weights());
@@ -322,8 +323,8 @@ TEST_CASE("a deadline of a quarter of the run answers well before the full run, 
   core::RunOptions quarter;
   quarter.best_prefix_on_deadline = true;
   const auto start = core::Clock::now();
-  quarter.deadline = start + std::chrono::duration_cast<core::Clock::duration>(
-                                 std::chrono::duration<double, std::milli>(full / 4));
+  quarter.deadline =
+      start + std::chrono::duration_cast<core::Clock::duration>(std::chrono::duration<double, std::milli>(full / 4));
   uint32_t used = 0;
   try {
     used = session.run(input.data(), input.size(), logits.data(), logits.size(), quarter).branches_used;

@@ -1,8 +1,8 @@
 // The cuda backend's host side, which needs no GPU: its execution plan and kernel limits, graph
 // bookkeeping, the weights' device layout and cache, CUDA/cuBLAS error reporting, and the
 // clear error a session on the cuda backend gives where there is no GPU.
-#include <doctest/doctest.h>
 #include <dlfcn.h>
+#include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,12 +65,14 @@ TEST_CASE("PFRT_CUDA_STREAMS is parsed strictly") {
     pfrt_status status = PFRT_OK;
     const std::string message = error_message([&] { cuda::parse_stream_count(bad); }, &status);
     CHECK(status == PFRT_INVALID_ARGUMENT);
-    CHECK(message == std::string("PFRT_CUDA_STREAMS must be a whole number of streams from 1 to 64, got '") + bad +
-                         "'");
+    CHECK(message ==
+          std::string("PFRT_CUDA_STREAMS must be a whole number of streams from 1 to 64, got '") + bad + "'");
   }
 }
 
-TEST_CASE("the cuda session runs the shared plan: the class-row saving, the cpu's operation count, one stream per branch at most") {
+TEST_CASE(
+    "the cuda session runs the shared plan: the class-row saving, the cpu's operation count, one stream per branch at "
+    "most") {
   for (const auto pooling : {format::Pooling::kCls, format::Pooling::kMean}) {
     format::ModelConfig c = test::deit_tiny_config(12, 2);
     c.pooling = pooling;
@@ -138,8 +140,9 @@ TEST_CASE("a GPU this build has no kernels for is unavailable, with the architec
   turing.major = 7;
   turing.minor = 5;
   const std::string why = cuda::unavailable_reason(turing, "sm 87,80,90");
-  CHECK(why == "no kernels for this GPU: Tesla T4 is sm_75 and this build has kernels for sm 87,80,90 "
-               "(rebuild with -DCMAKE_CUDA_ARCHITECTURES=75)");
+  CHECK(why ==
+        "no kernels for this GPU: Tesla T4 is sm_75 and this build has kernels for sm 87,80,90 "
+        "(rebuild with -DCMAKE_CUDA_ARCHITECTURES=75)");
   cuda::DeviceProbe orin = turing;
   orin.kernel_error = cudaSuccess;
   CHECK(cuda::unavailable_reason(orin, "sm 87,80,90").empty());
@@ -407,7 +410,7 @@ TEST_CASE("under a deadline, branches are launched one per stream at a time and 
   const cuda::LaunchOutcome out = cuda::launch_branches(gpu, 12, 2, control);
   const double took = ms_since(start);
   CHECK(out.stopped == core::StopReason::kDeadline);
-  CHECK(took < 90.0);  // at the deadline (50 ms), not at the end of all branches (120 ms)
+  CHECK(took < 90.0);                     // at the deadline (50 ms), not at the end of all branches (120 ms)
   CHECK(out.launched <= out.prefix + 2);  // at most one branch per stream left running
   CHECK(out.prefix >= 2);
   CHECK(out.prefix <= 4);

@@ -43,7 +43,8 @@ Outcome open_both(const Bytes& bytes) {
   const std::string message = pfrt_last_error();
   pfrt_model_close(model);
   model = nullptr;
-  const pfrt_status from_buffer = pfrt_model_open_buffer(bytes.empty() ? static_cast<const void*>("") : bytes.data(), bytes.size(), &model);
+  const pfrt_status from_buffer =
+      pfrt_model_open_buffer(bytes.empty() ? static_cast<const void*>("") : bytes.data(), bytes.size(), &model);
   const std::string buffer_message = pfrt_last_error();
   pfrt_model_close(model);
   if (!bytes.empty()) CHECK_MESSAGE(from_file == from_buffer, buffer_message);
@@ -133,18 +134,38 @@ std::vector<Case> corpus() {
       {"empty file", [] { return Bytes{}; }, PFRT_INVALID_MODEL, "empty file (0 bytes)"},
       {"shorter than the header", [] { return Bytes{8, 0, 0, 0, 'P', 'F', 'R'}; }, PFRT_INVALID_MODEL,
        "7 bytes is too short for a pfrt model header"},
-      {"foreign identifier", [good] { Bytes b = good; std::memcpy(b.data() + 8, "ONNX", 4); return b; },
+      {"foreign identifier",
+       [good] {
+         Bytes b = good;
+         std::memcpy(b.data() + 8, "ONNX", 4);
+         return b;
+       },
        PFRT_INVALID_MODEL, "not a pfrt model: file identifier is 'ONNX', expected 'PFRT'"},
       {"identifier written by another writer", [] { return with_header([](auto& h) { h.identifier = "PFRX"; }); },
        PFRT_INVALID_MODEL, "file identifier is 'PFRX'"},
-      {"not size-prefixed", [] { return with_header([](auto& h) { h.size_prefixed = false; }); },
-       PFRT_INVALID_MODEL, "not a pfrt model: file identifier is '"},
-      {"size prefix larger than the file", [good] { Bytes b = good; put_u32(b, 0, uint32_t(b.size())); return b; },
+      {"not size-prefixed", [] { return with_header([](auto& h) { h.size_prefixed = false; }); }, PFRT_INVALID_MODEL,
+       "not a pfrt model: file identifier is '"},
+      {"size prefix larger than the file",
+       [good] {
+         Bytes b = good;
+         put_u32(b, 0, uint32_t(b.size()));
+         return b;
+       },
        PFRT_INVALID_MODEL, "truncated: the header records " + std::to_string(good.size() + 4)},
-      {"trailing bytes", [good] { Bytes b = good; b.insert(b.end(), 64, 0xee); return b; }, PFRT_INVALID_MODEL,
-       "has 64 unexpected bytes after the"},
-      {"root offset out of range", [good] { Bytes b = good; put_u32(b, 4, 0x7fff0000); return b; }, PFRT_INVALID_MODEL,
-       "corrupt: FlatBuffers verification failed"},
+      {"trailing bytes",
+       [good] {
+         Bytes b = good;
+         b.insert(b.end(), 64, 0xee);
+         return b;
+       },
+       PFRT_INVALID_MODEL, "has 64 unexpected bytes after the"},
+      {"root offset out of range",
+       [good] {
+         Bytes b = good;
+         put_u32(b, 4, 0x7fff0000);
+         return b;
+       },
+       PFRT_INVALID_MODEL, "corrupt: FlatBuffers verification failed"},
       {"tensor data offset out of range",
        [good] {
          Bytes b = good;
@@ -170,11 +191,20 @@ std::vector<Case> corpus() {
        },
        PFRT_INVALID_MODEL, "tensor 'to_patch_embedding.1.bias' holds 60 bytes of data; shape [16] in f32 needs 64"},
       {"vtable offset out of range",
-       [good] { Bytes b = good; put_u32(b, first_tensor_table(b), 0x7ffffff0); return b; }, PFRT_INVALID_MODEL,
-       "corrupt: FlatBuffers verification failed"},
+       [good] {
+         Bytes b = good;
+         put_u32(b, first_tensor_table(b), 0x7ffffff0);
+         return b;
+       },
+       PFRT_INVALID_MODEL, "corrupt: FlatBuffers verification failed"},
       {"future format (min_reader_version 7)",
-       [] { return with_header([](auto& h) { h.format_version = 7; h.min_reader_version = 7; }); }, PFRT_UNSUPPORTED,
-       "written in pfrt format version 7, which needs a reader of version 7 or newer"},
+       [] {
+         return with_header([](auto& h) {
+           h.format_version = 7;
+           h.min_reader_version = 7;
+         });
+       },
+       PFRT_UNSUPPORTED, "written in pfrt format version 7, which needs a reader of version 7 or newer"},
       {"min_reader_version 0", [] { return with_header([](auto& h) { h.min_reader_version = 0; }); },
        PFRT_INVALID_MODEL, "format_version and min_reader_version must be at least 1"},
       {"zero branches", [] { return with_config([](auto& c) { c.branches = 0; }); }, PFRT_INVALID_MODEL,
@@ -182,33 +212,66 @@ std::vector<Case> corpus() {
       {"huge branch count", [] { return with_config([](auto& c) { c.branches = 1u << 20; }); }, PFRT_INVALID_MODEL,
        "config field 'branches' is 1048576: must be at most 1024"},
       {"a million blocks implied, a dozen present",
-       [] { return with_config([](auto& c) { c.branches = 1024; c.blocks_per_branch = 1024; }); },
+       [] {
+         return with_config([](auto& c) {
+           c.branches = 1024;
+           c.blocks_per_branch = 1024;
+         });
+       },
        PFRT_INVALID_MODEL, "missing tensor 'paraformerbranches.branches.0.2.norm.weight' [16]"},
       {"zero heads", [] { return with_config([](auto& c) { c.heads = 0; }); }, PFRT_INVALID_MODEL,
        "config field 'heads' is 0: must be at least 1"},
       {"huge head count", [] { return with_config([](auto& c) { c.heads = 4096; }); }, PFRT_INVALID_MODEL,
        "config field 'heads' is 4096: must be at most 1024"},
-      {"heads x head_dim too wide", [] { return with_config([](auto& c) { c.heads = 1024; c.head_dim = 1024; }); },
+      {"heads x head_dim too wide",
+       [] {
+         return with_config([](auto& c) {
+           c.heads = 1024;
+           c.head_dim = 1024;
+         });
+       },
        PFRT_INVALID_MODEL, "config field 'heads x head_dim' is 1048576"},
       {"too many channels", [] { return with_config([](auto& c) { c.channels = 65; }); }, PFRT_INVALID_MODEL,
        "config field 'channels' is 65: must be at most 64"},
       {"zero classes", [] { return with_config([](auto& c) { c.classes = 0; }); }, PFRT_INVALID_MODEL,
        "config field 'classes' is 0"},
-      {"too many patches", [] { return with_config([](auto& c) { c.image_size = 4096; c.patch_size = 1; }); },
+      {"too many patches",
+       [] {
+         return with_config([](auto& c) {
+           c.image_size = 4096;
+           c.patch_size = 1;
+         });
+       },
        PFRT_INVALID_MODEL, "gives 16777216 patches; at most 16384 are supported"},
-      {"patch wider than 2^20", [] { return with_config([](auto& c) { c.image_size = 2048; c.patch_size = 1024; c.channels = 2; c.mean = {0, 0}; c.std = {1, 1}; }); },
+      {"patch wider than 2^20",
+       [] {
+         return with_config([](auto& c) {
+           c.image_size = 2048;
+           c.patch_size = 1024;
+           c.channels = 2;
+           c.mean = {0, 0};
+           c.std = {1, 1};
+         });
+       },
        PFRT_INVALID_MODEL, "'patch_size^2 x channels' is 2097152"},
       {"layernorm_eps NaN",
        [] { return with_config([](auto& c) { c.layernorm_eps = std::numeric_limits<float>::quiet_NaN(); }); },
        PFRT_INVALID_MODEL, "'layernorm_eps' is nan: must be finite and positive"},
       {"layernorm_eps 0", [] { return with_config([](auto& c) { c.layernorm_eps = 0.0f; }); }, PFRT_INVALID_MODEL,
        "'layernorm_eps' is 0: must be finite and positive"},
-      {"merge weights for the wrong branch count", [] { return with_config([](auto& c) { c.merge_weights = {1, 1, 1}; }); },
-       PFRT_INVALID_MODEL, "'merge_weights' has 3 value(s) for 2 branch(es)"},
+      {"merge weights for the wrong branch count",
+       [] { return with_config([](auto& c) {
+              c.merge_weights = {1, 1, 1};
+            }); }, PFRT_INVALID_MODEL,
+       "'merge_weights' has 3 value(s) for 2 branch(es)"},
       {"infinite merge weight",
-       [] { return with_config([](auto& c) { c.merge_weights = {1, std::numeric_limits<float>::infinity()}; }); },
+       [] { return with_config([](auto& c) {
+              c.merge_weights = {1, std::numeric_limits<float>::infinity()};
+            }); },
        PFRT_INVALID_MODEL, "'merge_weights'[1] is not finite"},
-      {"mean for the wrong channel count", [] { return with_config([](auto& c) { c.mean = {0.1f, 0.2f}; }); },
+      {"mean for the wrong channel count", [] { return with_config([](auto& c) {
+                                                  c.mean = {0.1f, 0.2f};
+                                                }); },
        PFRT_INVALID_MODEL, "'mean' has 2 value(s); the model has 1 channel(s)"},
       {"negative std", [] { return with_config([](auto& c) { c.std = {-1.0f}; }); }, PFRT_INVALID_MODEL,
        "'std'[0] is -1: must be finite and positive"},
@@ -219,34 +282,49 @@ std::vector<Case> corpus() {
       {"unknown training mode", [] { return with_config([](auto& c) { c.training = format::TrainingMode(3); }); },
        PFRT_UNSUPPORTED, "config field 'training' has value 3"},
       {"oversized label",
-       [] { return consistent([](auto& c) { c.labels.assign(c.classes, "x"); c.labels[3] = std::string(5000, 'y'); }); },
+       [] {
+         return consistent([](auto& c) {
+           c.labels.assign(c.classes, "x");
+           c.labels[3] = std::string(5000, 'y');
+         });
+       },
        PFRT_INVALID_MODEL, "label 3 is longer than 4096 bytes"},
       {"no tensors at all", [] { return build(tiny(), {}); }, PFRT_INVALID_MODEL,
        "missing tensor 'to_patch_embedding.1.weight' [16, 49]"},
-      {"config with one more block than the tensors", [] { return with_config([](auto& c) { c.blocks_per_branch = 2; }); },
-       PFRT_INVALID_MODEL, "missing tensor 'paraformerbranches.branches.0.2.norm.weight'"},
+      {"config with one more block than the tensors",
+       [] { return with_config([](auto& c) { c.blocks_per_branch = 2; }); }, PFRT_INVALID_MODEL,
+       "missing tensor 'paraformerbranches.branches.0.2.norm.weight'"},
       {"config with fewer branches than the tensors", [] { return with_config([](auto& c) { c.branches = 1; }); },
        PFRT_INVALID_MODEL, "unexpected tensor 'paraformerbranches.branches.1.0.fn.to_out.0.bias'"},
       {"head count disagrees with the QKV shape", [] { return with_config([](auto& c) { c.heads = 4; }); },
-       PFRT_INVALID_MODEL, "tensor 'paraformerbranches.branches.0.0.fn.to_qkv.weight' has shape [48, 16], the config needs [96, 16]"},
+       PFRT_INVALID_MODEL,
+       "tensor 'paraformerbranches.branches.0.0.fn.to_qkv.weight' has shape [48, 16], the config needs [96, 16]"},
       {"class count disagrees with the head", [] { return with_config([](auto& c) { c.classes = 11; }); },
        PFRT_INVALID_MODEL, "tensor 'mlp_head.1.weight' has shape [10, 16], the config needs [11, 16]"},
-      {"extra rank", [] { return with_tensors([](auto& t) { named(t, "cls_token").shape = {1, 1, 1, 16}; }); },
+      {"extra rank", [] { return with_tensors([](auto& t) {
+                            named(t, "cls_token").shape = {1, 1, 1, 16};
+                          }); },
        PFRT_INVALID_MODEL, "tensor 'cls_token' has shape [1, 1, 1, 16], the config needs [1, 1, 16]"},
       {"no shape", [] { return with_tensors([](auto& t) { named(t, "cls_token").shape = {}; }); }, PFRT_INVALID_MODEL,
        "tensor 'cls_token' has shape [], the config needs [1, 1, 16]"},
       {"dims whose product overflows 64 bits",
-       [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.bias").shape = {int64_t(1) << 40, int64_t(1) << 40}; }); },
+       [] {
+         return with_tensors([](auto& t) { named(t, "mlp_head.1.bias").shape = {int64_t(1) << 40, int64_t(1) << 40}; });
+       },
        PFRT_INVALID_MODEL, "tensor 'mlp_head.1.bias' has shape [1099511627776, 1099511627776]"},
-      {"negative dims", [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.bias").shape = {-2, -5}; }); },
+      {"negative dims", [] { return with_tensors([](auto& t) {
+                               named(t, "mlp_head.1.bias").shape = {-2, -5};
+                             }); },
        PFRT_INVALID_MODEL, "tensor 'mlp_head.1.bias' has shape [-2, -5]"},
-      {"data longer than the shape", [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.bias").data.resize(44); }); },
-       PFRT_INVALID_MODEL, "tensor 'mlp_head.1.bias' holds 44 bytes of data; shape [10] in f32 needs 40"},
+      {"data longer than the shape",
+       [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.bias").data.resize(44); }); }, PFRT_INVALID_MODEL,
+       "tensor 'mlp_head.1.bias' holds 44 bytes of data; shape [10] in f32 needs 40"},
       {"no data", [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.bias").data.clear(); }); },
        PFRT_INVALID_MODEL, "tensor 'mlp_head.1.bias' holds 0 bytes of data"},
       {"unknown dtype", [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.bias").dtype = 99; }); },
        PFRT_UNSUPPORTED, "tensor 'mlp_head.1.bias' has dtype unknown"},
-      {"int8 weights", [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.weight").dtype = int8_t(fb::DType::I8); }); },
+      {"int8 weights",
+       [] { return with_tensors([](auto& t) { named(t, "mlp_head.1.weight").dtype = int8_t(fb::DType::I8); }); },
        PFRT_UNSUPPORTED, "tensor 'mlp_head.1.weight' has dtype I8"},
       {"duplicate tensor", [] { return with_tensors([](auto& t) { t.push_back(named(t, "pos_embedding")); }); },
        PFRT_INVALID_MODEL, "tensor 'pos_embedding' appears twice"},
@@ -267,9 +345,8 @@ std::vector<Case> corpus() {
          return b;
        },
        PFRT_INVALID_MODEL, "corrupt: the data of two tensors overlap at file offset"},
-      {"two tensors sharing one data vector",
-       [] { return with_tensors([](auto& t) { t[5].shares_data_of = 4; }); }, PFRT_INVALID_MODEL,
-       "corrupt: the data of two tensors overlap at file offset"},
+      {"two tensors sharing one data vector", [] { return with_tensors([](auto& t) { t[5].shares_data_of = 4; }); },
+       PFRT_INVALID_MODEL, "corrupt: the data of two tensors overlap at file offset"},
       {"shape vector not 8-byte aligned",
        [good] {
          // cls_token's shape field moved 4 bytes on, onto its first dim: a vector of length 1
@@ -295,8 +372,8 @@ std::vector<Case> corpus() {
        [] { return with_tensors([](auto& t) { set_float(named(t, kNormWeight), 3, std::nanf("")); }); },
        PFRT_INVALID_MODEL, "tensor '" + kNormWeight + "' element 3 is NaN: weights must be finite"},
       {"+Inf in a LayerNorm bias",
-       [] { return with_tensors([](auto& t) { set_float(named(t, kNormBias), 15, HUGE_VALF); }); },
-       PFRT_INVALID_MODEL, "tensor '" + kNormBias + "' element 15 is +infinity"},
+       [] { return with_tensors([](auto& t) { set_float(named(t, kNormBias), 15, HUGE_VALF); }); }, PFRT_INVALID_MODEL,
+       "tensor '" + kNormBias + "' element 15 is +infinity"},
       {"-Inf in the classifier",
        [] { return with_tensors([](auto& t) { set_float(named(t, "mlp_head.1.weight"), 0, -HUGE_VALF); }); },
        PFRT_INVALID_MODEL, "tensor 'mlp_head.1.weight' element 0 is -infinity"},
@@ -321,11 +398,11 @@ TEST_CASE("each malformed file gets its own status and message, through file and
 
 TEST_CASE("a file cut at any section boundary is reported truncated, with the sizes") {
   for (const format::ModelConfig& c : {tiny(), [] {
-         auto d = tiny();
-         d.labels = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
-         d.merge_weights = {0.5f, 0.5f};
-         return d;
-       }()}) {
+                                         auto d = tiny();
+                                         d.labels = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+                                         d.merge_weights = {0.5f, 0.5f};
+                                         return d;
+                                       }()}) {
     convert::WriterHeader h;
     h.name = "cut";
     h.metadata = {{"k", "v"}};
@@ -449,8 +526,8 @@ TEST_CASE("a file that shrinks and grows while it is opened: each open fails cle
   int opened = 0, wrong = 0, unexplained = 0;
   std::map<std::string, int> failures;
   const std::vector<std::string> explanations = {"empty file (0 bytes)", "truncated: the header records",
-                                                 "unexpected bytes after the",
-                                                 "the file shrank while it was read", "the file grew while it was read"};
+                                                 "unexpected bytes after the", "the file shrank while it was read",
+                                                 "the file grew while it was read"};
   for (int i = 0; i < 300; ++i) {
     pfrt_model* model = nullptr;
     const pfrt_status s = pfrt_model_open(path.c_str(), &model);

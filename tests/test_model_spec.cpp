@@ -38,8 +38,9 @@ TEST_CASE("each invalid config field is named in the error") {
   CHECK(problem_with([](ModelConfig& c) { c.layernorm_eps = -1.0f; }).find("'layernorm_eps'") != std::string::npos);
   CHECK(problem_with([](ModelConfig& c) { c.merge_weights = {1.0f}; }).find("'merge_weights' has 1 value(s) for 2") !=
         std::string::npos);
-  CHECK(problem_with([](ModelConfig& c) { c.labels = {"a", "b"}; }).find("'labels' has 2 entries for 10 classes") !=
-        std::string::npos);
+  CHECK(problem_with([](ModelConfig& c) {
+          c.labels = {"a", "b"};
+        }).find("'labels' has 2 entries for 10 classes") != std::string::npos);
   CHECK(problem_with([](ModelConfig& c) {
           c.heads = 1024;
           c.head_dim = 1024;
@@ -55,7 +56,7 @@ TEST_CASE("expected tensors follow the authors' key layout") {
   std::set<std::string> names;
   for (const auto& s : specs) names.insert(s.name);
   CHECK(names.size() == specs.size());
-  CHECK(names.count("paraformerbranches.branches.2.3.fn.net.3.weight"));  // branch 2, block 1, MLP layer
+  CHECK(names.count("paraformerbranches.branches.2.3.fn.net.3.weight"));   // branch 2, block 1, MLP layer
   CHECK(names.count("paraformerbranches.branches.0.2.fn.to_qkv.weight"));  // branch 0, block 1, attention
   CHECK(names.count("mlp_head.1.bias"));
   for (const auto& s : specs) {

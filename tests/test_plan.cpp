@@ -99,7 +99,7 @@ TEST_CASE("the last block of a class-token branch computes keys and values of ev
   CHECK(last[1]->in.rows == t);
   CHECK(p.linears()[last[1]->linear].first_row == c.inner_dim());  // k and v rows of the QKV weight
   CHECK(p.linears()[last[1]->linear].out == 2 * c.inner_dim());
-  CHECK(last[2]->in.rows == 1);  // the query of row 0 ...
+  CHECK(last[2]->in.rows == 1);                         // the query of row 0 ...
   CHECK(last[2]->in.matrix_stride() == size_t{t} * d);  // ... read from every image's first row
   CHECK(p.linears()[last[2]->linear].first_row == 0);
   CHECK(last[3]->op == Op::kAttention);
@@ -232,9 +232,9 @@ TEST_CASE("threads: slots = min(threads, branches), helpers make up the rest") {
     uint32_t threads, branches;
     std::vector<uint32_t> slots;
   };
-  for (const Want& w : {Want{1, 1, {1}}, Want{1, 8, {1}}, Want{2, 1, {2}}, Want{2, 2, {1, 1}}, Want{3, 8, {1, 1, 1}},
-                        Want{8, 3, {3, 3, 2}}, Want{4, 2, {2, 2}}, Want{7, 7, {1, 1, 1, 1, 1, 1, 1}},
-                        Want{16, 5, {4, 3, 3, 3, 3}}}) {
+  for (const Want& w :
+       {Want{1, 1, {1}}, Want{1, 8, {1}}, Want{2, 1, {2}}, Want{2, 2, {1, 1}}, Want{3, 8, {1, 1, 1}},
+        Want{8, 3, {3, 3, 2}}, Want{4, 2, {2, 2}}, Want{7, 7, {1, 1, 1, 1, 1, 1, 1}}, Want{16, 5, {4, 3, 3, 3, 3}}}) {
     CAPTURE(w.threads);
     CAPTURE(w.branches);
     const plan::ThreadPlan p = plan::plan_threads(w.threads, w.branches);
@@ -332,7 +332,7 @@ TEST_CASE("every stage is labelled with what it is, for per-stage profiles") {
   kinds.clear();
   const ExecutionPlan q = make_plan(one_head, 1);
   for (const Stage& s : q.branch()) kinds.push_back(s.kind);
-  CHECK(kinds == std::vector<K>{K::kLayerNorm, K::kQkv, K::kAttention, K::kAdd, K::kLayerNorm, K::kFc1Gelu, K::kFc2,
-                                K::kAdd});
+  CHECK(kinds ==
+        std::vector<K>{K::kLayerNorm, K::kQkv, K::kAttention, K::kAdd, K::kLayerNorm, K::kFc1Gelu, K::kFc2, K::kAdd});
   CHECK(std::string(plan::to_string(K::kFc1Gelu)) == "fc1+gelu");
 }

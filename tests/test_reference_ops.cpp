@@ -11,8 +11,8 @@ namespace ops = pfrt::reference;
 using doctest::Approx;
 
 TEST_CASE("linear: y = x W^T + b with W stored [out, in]") {
-  const std::vector<float> x = {1, 2, 3, 4, 5, 6};        // 2 rows x 3
-  const std::vector<float> w = {1, 0, -1, 2, 1, 0.5f};    // 2 outputs x 3
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6};      // 2 rows x 3
+  const std::vector<float> w = {1, 0, -1, 2, 1, 0.5f};  // 2 outputs x 3
   const std::vector<float> b = {10, -10};
   std::vector<float> y(4);
   ops::linear(x.data(), 2, 3, w.data(), b.data(), 2, y.data());
@@ -57,9 +57,8 @@ TEST_CASE("softmax rows sum to one and are shift invariant") {
 
 TEST_CASE("attention: two tokens, two heads of size one") {
   // Row layout per token: q(h0, h1), k(h0, h1), v(h0, h1).
-  const std::vector<float> qkv = {
-      1, 0, /*k*/ 0, 1, /*v*/ 10, 100,   // token 0
-      0, 2, /*k*/ 1, 1, /*v*/ 20, 200};  // token 1
+  const std::vector<float> qkv = {1, 0, /*k*/ 0, 1, /*v*/ 10, 100,   // token 0
+                                  0, 2, /*k*/ 1, 1, /*v*/ 20, 200};  // token 1
   std::vector<float> out(4);
   ops::attention(qkv.data(), 2, 2, 1, out.data());
   // head 0: scores token0 = [q0 k0, q0 k1] = [0, 1]; token1 = [0, 0]. Scale 1/sqrt(1).

@@ -19,7 +19,7 @@ using std::chrono::milliseconds;
 namespace {
 
 struct Delay {
-  uint32_t slow_branch;        // the branch that sleeps as it starts
+  uint32_t slow_branch;  // the branch that sleeps as it starts
   milliseconds sleep;
   core::Session* cancel_from_hook = nullptr;
   std::atomic<int> started{0};

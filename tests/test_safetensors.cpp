@@ -40,7 +40,8 @@ std::vector<uint8_t> with_header(const std::string& header, size_t data_bytes = 
 }  // namespace
 
 TEST_CASE("reads f32 tensors and metadata") {
-  auto bytes = pfrt::test::safetensors_bytes({{"a", "F32", {2, 2}, f32_bytes({1, 2, 3, 4})}, {"b", "F32", {1}, f32_bytes({5})}});
+  auto bytes =
+      pfrt::test::safetensors_bytes({{"a", "F32", {2, 2}, f32_bytes({1, 2, 3, 4})}, {"b", "F32", {1}, f32_bytes({5})}});
   const auto file = SafetensorsFile::parse(bytes, "w");
   REQUIRE(file.tensors().size() == 2);
   CHECK(file.tensors().at("a").shape == std::vector<int64_t>{2, 2});
@@ -56,7 +57,8 @@ TEST_CASE("converts F16, BF16 and F64 to f32") {
   double d = 0.1;
   std::vector<uint8_t> f64(8);
   std::memcpy(f64.data(), &d, 8);
-  auto bytes = pfrt::test::safetensors_bytes({{"h", "F16", {4}, f16}, {"b", "BF16", {1}, bf16}, {"d", "F64", {1}, f64}});
+  auto bytes =
+      pfrt::test::safetensors_bytes({{"h", "F16", {4}, f16}, {"b", "BF16", {1}, bf16}, {"d", "F64", {1}, f64}});
   const auto file = SafetensorsFile::parse(bytes, "w");
   CHECK(file.to_f32("h") == std::vector<float>{1.0f, -2.0f, 65504.0f, std::ldexp(1.0f, -24)});
   CHECK(file.to_f32("b") == std::vector<float>{1.5f});

@@ -48,8 +48,8 @@ TEST_CASE("stalls halve the threads; a trial after the back-off restores them wh
   CHECK(s.run(true) == 2);
   CHECK(s.run(true) == 1);
   for (int i = 0; i < 9; ++i) CHECK(s.run(false) == 1);  // 9 ms: within the first back-off (10 ms)
-  CHECK(s.run(false) == 2);                               // 10 ms: a trial on 2 threads
-  CHECK(s.run(false) == 2);                               // it ran clean: kept
+  CHECK(s.run(false) == 2);                              // 10 ms: a trial on 2 threads
+  CHECK(s.run(false) == 2);                              // it ran clean: kept
   for (int i = 0; i < 100; ++i) CHECK(s.run(false) == 2);
   CHECK(s.g.stalls() == 2);
   CHECK(s.g.reduced_runs() == 10);
@@ -74,7 +74,7 @@ TEST_CASE("trials that stall double the back-off, up to a second; a clean trial 
   CHECK(waited + 1 == 1000);  // capped at a second
   CHECK(s.run(false) == 2);   // this trial ran clean
   s.run(true);
-  CHECK(s.run(true) == 1);    // new stalls: back off from the start again
+  CHECK(s.run(true) == 1);  // new stalls: back off from the start again
   int again = 0;
   while (s.run(false) == 1) ++again;
   CHECK(again + 1 == 10);

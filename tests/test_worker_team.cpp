@@ -151,8 +151,8 @@ int count_regions(WorkerTeam& team, int regions, const ItemsOf& items_of, size_t
     c.items = items_of(r);
     const bool twice = (r / 2) % 2 == 1;
     team.run(c.items, twice ? count_item_twice : count_item, &c);
-    bool ok = c.out_of_range.load(std::memory_order_relaxed) == 0 &&
-              other.out_of_range.load(std::memory_order_relaxed) == 0;
+    bool ok =
+        c.out_of_range.load(std::memory_order_relaxed) == 0 && other.out_of_range.load(std::memory_order_relaxed) == 0;
     const uint32_t expected = twice ? 2 : 1;
     for (size_t i = 0; i < max_items; ++i) {
       ok = ok && c.runs[i].load(std::memory_order_relaxed) == (i < c.items ? expected : 0) &&
@@ -177,7 +177,8 @@ void check_exactly_once(uint32_t spin_us) {
       WorkerTeam team(helpers, spin_us);
       CHECK(team.threads() == helpers + 1);
       CHECK(team.spin_us() == spin_us);
-      CHECK(count_regions(team, regions_for(items) / scale, [&](int) { return items; }, items) == 0);
+      CHECK(count_regions(
+                team, regions_for(items) / scale, [&](int) { return items; }, items) == 0);
     }
   }
 }
@@ -229,7 +230,8 @@ TEST_CASE("worker team: consecutive regions of different sizes, tasks and contex
       CAPTURE(spin_us);
       CAPTURE(helpers);
       WorkerTeam team(helpers, spin_us);
-      CHECK(count_regions(team, 3000, [&](int r) { return kSizes[size_t(r) % count]; }, 300) == 0);
+      CHECK(count_regions(
+                team, 3000, [&](int r) { return kSizes[size_t(r) % count]; }, 300) == 0);
     }
   }
 }
@@ -331,7 +333,8 @@ TEST_CASE("worker team: idle helpers sleep with spin_us = 0, spin while the budg
       t.team->for_each(64, count);
       const auto end = Clock::now();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      const bool running = std::any_of(t.helpers.begin(), t.helpers.end(), [](pid_t id) { return thread_state(id) == 'R'; });
+      const bool running =
+          std::any_of(t.helpers.begin(), t.helpers.end(), [](pid_t id) { return thread_state(id) == 'R'; });
       if (Clock::now() - end > std::chrono::milliseconds(100)) continue;
       sampled = true;
       CHECK(running);
@@ -397,7 +400,8 @@ TEST_CASE("worker team: helpers are pinned when asked, and starved helpers do no
   SUBCASE("leader and 3 spinning helpers on one CPU") {
     Team t(3, 1000, &cpu);
     for (pid_t id : t.helpers) {
-      CHECK(eventually(std::chrono::milliseconds(1000), [&] { return status_field(id, "Cpus_allowed_list") == cpu_name; }));
+      CHECK(eventually(std::chrono::milliseconds(1000),
+                       [&] { return status_field(id, "Cpus_allowed_list") == cpu_name; }));
     }
     pfrt::cpu::ScopedAffinity pinned(true, cpu);
     const auto start = Clock::now();
@@ -421,7 +425,8 @@ TEST_CASE("worker team: helpers are pinned when asked, and starved helpers do no
     for (pid_t id : t.helpers) {
       const sched_param param{};
       cpu_set_t set = cpu;
-      idle = idle && ::sched_setaffinity(id, sizeof set, &set) == 0 && ::sched_setscheduler(id, SCHED_IDLE, &param) == 0;
+      idle =
+          idle && ::sched_setaffinity(id, sizeof set, &set) == 0 && ::sched_setscheduler(id, SCHED_IDLE, &param) == 0;
     }
     if (idle) {
       const auto start = Clock::now();

@@ -48,7 +48,8 @@ class Fields {
     if (!v) return fallback;
     std::string options;
     for (const std::string& a : allowed) options += (options.empty() ? "" : ", ") + a;
-    if (!v->is_string() || !allowed.count(v->get<std::string>())) bad(key, "must be one of " + options + ", got " + v->dump());
+    if (!v->is_string() || !allowed.count(v->get<std::string>()))
+      bad(key, "must be one of " + options + ", got " + v->dump());
     return v->get<std::string>();
   }
 
@@ -96,10 +97,11 @@ ParsedConfig parse_config_json(const std::string& text, const std::string& origi
     f.bad("format", std::string("must be \"") + kFormat + "\" (is this a config.json written by reference/export.py?)");
   }
   if (const json* version = f.find("format_version")) {
-    if (!version->is_number_integer() || version->get<int64_t>() < 1) f.bad("format_version", "must be a positive integer");
+    if (!version->is_number_integer() || version->get<int64_t>() < 1)
+      f.bad("format_version", "must be a positive integer");
     if (version->get<int64_t>() > kFormatVersion) {
-      f.bad("format_version", "is " + version->dump() + "; this converter reads version " + std::to_string(kFormatVersion) +
-                                  ": upgrade pfrt");
+      f.bad("format_version", "is " + version->dump() + "; this converter reads version " +
+                                  std::to_string(kFormatVersion) + ": upgrade pfrt");
     }
   }
 
@@ -116,8 +118,9 @@ ParsedConfig parse_config_json(const std::string& text, const std::string& origi
   c.blocks_per_branch = f.positive("blocks_per_branch");
   c.classes = f.positive("num_classes");
   c.pooling = f.choice("pool", {"cls", "mean"}, "cls") == "mean" ? format::Pooling::kMean : format::Pooling::kCls;
-  c.residual = f.choice("residual", {"normalized", "prenorm"}, "normalized") == "prenorm" ? format::Residual::kPreNorm
-                                                                                          : format::Residual::kNormalizedInput;
+  c.residual = f.choice("residual", {"normalized", "prenorm"}, "normalized") == "prenorm"
+                   ? format::Residual::kPreNorm
+                   : format::Residual::kNormalizedInput;
   c.gelu = f.choice("gelu", {"erf", "tanh"}, "erf") == "tanh" ? format::Gelu::kTanh : format::Gelu::kErf;
   const std::string training = f.choice("training", {"progressive", "plain", "unknown"}, "unknown");
   c.training = training == "progressive" ? format::TrainingMode::kProgressive

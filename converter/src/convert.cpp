@@ -67,7 +67,8 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
   std::vector<WriterTensor> tensors;
   for (const format::TensorSpec& spec : specs) {
     const SafetensorsTensor& source = weights.tensors().at(spec.name);
-    if (source.dtype != SafetensorsDType::kF32) s.converted_dtypes.push_back(spec.name + ": " + source.dtype_name + " -> f32");
+    if (source.dtype != SafetensorsDType::kF32)
+      s.converted_dtypes.push_back(spec.name + ": " + source.dtype_name + " -> f32");
     const std::vector<float> values = weights.to_f32(spec.name);
     check_finite(values, spec.name, options.weights_path);
     tensors.push_back(f32_tensor(spec.name, spec.shape, values));
@@ -85,8 +86,8 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
   // Self-check: what we write must pass the runtime's own verification.
   pfrt_model* model = nullptr;
   if (pfrt_model_open_buffer(bytes.data(), bytes.size(), &model) != PFRT_OK) {
-    throw ConvertError(options.output_path + ": internal error, the converted model fails verification: " +
-                       pfrt_last_error());
+    throw ConvertError(options.output_path +
+                       ": internal error, the converted model fails verification: " + pfrt_last_error());
   }
   pfrt_model_close(model);
   s.output_bytes = bytes.size();

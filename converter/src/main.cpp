@@ -69,12 +69,13 @@ int main(int argc, char** argv) {
     if (!quiet) {
       for (const std::string& note : s.converted_dtypes) std::printf("converted %s\n", note.c_str());
       const auto& c = s.config;
-      std::printf("%s: %ux%ux%u, patch %u, D=%u, %u heads x %u, MLP %u, B=%u x d=%u, %u classes, %s pooling, "
-                  "%llu parameters, %llu bytes (weights sha256 %.16s...)\n",
-                  options.output_path.c_str(), c.image_size, c.image_size, c.channels, c.patch_size, c.embed_dim,
-                  c.heads, c.head_dim, c.mlp_dim, c.branches, c.blocks_per_branch, c.classes, to_string(c.pooling),
-                  static_cast<unsigned long long>(s.parameters), static_cast<unsigned long long>(s.output_bytes),
-                  s.source_sha256.c_str());
+      std::printf(
+          "%s: %ux%ux%u, patch %u, D=%u, %u heads x %u, MLP %u, B=%u x d=%u, %u classes, %s pooling, "
+          "%llu parameters, %llu bytes (weights sha256 %.16s...)\n",
+          options.output_path.c_str(), c.image_size, c.image_size, c.channels, c.patch_size, c.embed_dim, c.heads,
+          c.head_dim, c.mlp_dim, c.branches, c.blocks_per_branch, c.classes, to_string(c.pooling),
+          static_cast<unsigned long long>(s.parameters), static_cast<unsigned long long>(s.output_bytes),
+          s.source_sha256.c_str());
     }
   } catch (const pfrt::convert::ConvertError& e) {
     std::fprintf(stderr, "pfrt-convert: error: %s\n", e.what());

@@ -39,12 +39,12 @@ std::vector<uint8_t> serialize_model(const format::ModelConfig& c, const std::ve
 
   std::vector<flatbuffers::Offset<flatbuffers::String>> labels;
   for (const std::string& l : c.labels) labels.push_back(builder.CreateString(l));
-  auto config = fb::CreateConfig(
-      builder, c.image_size, c.channels, c.patch_size, c.embed_dim, c.heads, c.head_dim, c.mlp_dim, c.branches,
-      c.blocks_per_branch, c.classes, fb::Pooling(c.pooling), fb::Residual(c.residual), fb::Gelu(c.gelu),
-      c.layernorm_eps, c.merge_weights.empty() ? 0 : builder.CreateVector(c.merge_weights),
-      builder.CreateVector(c.mean), builder.CreateVector(c.std), labels.empty() ? 0 : builder.CreateVector(labels),
-      fb::TrainingMode(c.training));
+  auto config = fb::CreateConfig(builder, c.image_size, c.channels, c.patch_size, c.embed_dim, c.heads, c.head_dim,
+                                 c.mlp_dim, c.branches, c.blocks_per_branch, c.classes, fb::Pooling(c.pooling),
+                                 fb::Residual(c.residual), fb::Gelu(c.gelu), c.layernorm_eps,
+                                 c.merge_weights.empty() ? 0 : builder.CreateVector(c.merge_weights),
+                                 builder.CreateVector(c.mean), builder.CreateVector(c.std),
+                                 labels.empty() ? 0 : builder.CreateVector(labels), fb::TrainingMode(c.training));
 
   std::vector<flatbuffers::Offset<fb::KeyValue>> metadata;
   for (const auto& [key, value] : header.metadata) {
@@ -79,7 +79,8 @@ void write_file_atomically(const std::string& path, const std::vector<uint8_t>& 
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string temp = folder + "/." + base + ".tmp-XXXXXX";
   const int fd = ::mkstemp(temp.data());
-  if (fd < 0) throw ConvertError(path + ": cannot create a temporary file in '" + folder + "': " + std::strerror(errno));
+  if (fd < 0)
+    throw ConvertError(path + ": cannot create a temporary file in '" + folder + "': " + std::strerror(errno));
   auto give_up = [&](const std::string& what) {
     const std::string reason = std::strerror(errno);
     ::close(fd);

@@ -15,10 +15,10 @@ namespace pfrt::convert {
 
 struct WriterTensor {
   std::string name;
-  int8_t dtype = 0;              // pfrt::fb::DType
+  int8_t dtype = 0;  // pfrt::fb::DType
   std::vector<int64_t> shape;
-  std::vector<uint8_t> data;     // raw little-endian bytes
-  int shares_data_of = -1;       // >= 0: reuse that earlier tensor's data (only to test the reader)
+  std::vector<uint8_t> data;  // raw little-endian bytes
+  int shares_data_of = -1;    // >= 0: reuse that earlier tensor's data (only to test the reader)
 };
 
 struct WriterHeader {
@@ -29,8 +29,8 @@ struct WriterHeader {
   std::string source_sha256;
   std::string name;
   std::map<std::string, std::string> metadata;
-  size_t data_alignment = 64;    // alignment of every tensor's data within the file
-  bool size_prefixed = true;     // false only to test the reader's rejection
+  size_t data_alignment = 64;  // alignment of every tensor's data within the file
+  bool size_prefixed = true;   // false only to test the reader's rejection
   std::string identifier = "PFRT";
 };
 

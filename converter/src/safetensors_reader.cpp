@@ -21,9 +21,7 @@ using nlohmann::json;
 // A header larger than this is not a model's header (the reference implementation uses 100 MB).
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 
-[[noreturn]] void bad(const std::string& origin, const std::string& what) {
-  throw ConvertError(origin + ": " + what);
-}
+[[noreturn]] void bad(const std::string& origin, const std::string& what) { throw ConvertError(origin + ": " + what); }
 
 bool dtype_from_name(const std::string& name, SafetensorsDType* dtype, size_t* width) {
   static const struct {
@@ -72,7 +70,8 @@ T load_le(const uint8_t* p) {
   return v;
 }
 
-SafetensorsTensor parse_entry(const std::string& name, const json& entry, size_t data_bytes, const std::string& origin) {
+SafetensorsTensor parse_entry(const std::string& name, const json& entry, size_t data_bytes,
+                              const std::string& origin) {
   if (!entry.is_object()) bad(origin, "header entry for tensor '" + name + "' is not an object");
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
     if (!entry.contains(key)) bad(origin, "tensor '" + name + "' has no '" + key + "' in the header");
@@ -85,11 +84,14 @@ SafetensorsTensor parse_entry(const std::string& name, const json& entry, size_t
     bad(origin, "tensor '" + name + "' has dtype " + t.dtype_name + "; supported: F32, F16, BF16, F64");
   }
   const json& shape = entry["shape"];
-  if (!shape.is_array() || shape.size() > 8) bad(origin, "tensor '" + name + "': 'shape' is not a list of at most 8 dims");
+  if (!shape.is_array() || shape.size() > 8)
+    bad(origin, "tensor '" + name + "': 'shape' is not a list of at most 8 dims");
   for (const json& dim : shape) {
-    if (!dim.is_number_unsigned()) bad(origin, "tensor '" + name + "': shape " + shape.dump() + " has a non-integer or negative dim");
+    if (!dim.is_number_unsigned())
+      bad(origin, "tensor '" + name + "': shape " + shape.dump() + " has a non-integer or negative dim");
     const uint64_t v = dim.get<uint64_t>();
-    if (v > uint64_t(std::numeric_limits<int64_t>::max())) bad(origin, "tensor '" + name + "': dim " + std::to_string(v) + " is too large");
+    if (v > uint64_t(std::numeric_limits<int64_t>::max()))
+      bad(origin, "tensor '" + name + "': dim " + std::to_string(v) + " is too large");
     t.shape.push_back(int64_t(v));
   }
   const json& offsets = entry["data_offsets"];
@@ -128,7 +130,9 @@ SafetensorsFile SafetensorsFile::parse(std::vector<uint8_t> bytes, const std::st
   file.origin_ = origin;
   file.bytes_ = std::move(bytes);
   const std::vector<uint8_t>& b = file.bytes_;
-  if (b.size() < 8) bad(origin, "not a safetensors file: " + std::to_string(b.size()) + " bytes is shorter than its 8-byte header length");
+  if (b.size() < 8)
+    bad(origin,
+        "not a safetensors file: " + std::to_string(b.size()) + " bytes is shorter than its 8-byte header length");
   const uint64_t header_bytes = load_le<uint64_t>(b.data());
   if (header_bytes > kMaxHeaderBytes || header_bytes > b.size() - 8) {
     bad(origin, "not a safetensors file: header length " + std::to_string(header_bytes) + " exceeds the file (" +

@@ -14,9 +14,9 @@ enum class SafetensorsDType { kF32, kF16, kBF16, kF64 };
 
 struct SafetensorsTensor {
   SafetensorsDType dtype;
-  std::string dtype_name;       // as written in the header, e.g. "F16"
+  std::string dtype_name;  // as written in the header, e.g. "F16"
   std::vector<int64_t> shape;
-  size_t offset = 0;            // into the data section
+  size_t offset = 0;  // into the data section
   size_t bytes = 0;
 };
 

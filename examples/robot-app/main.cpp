@@ -27,7 +27,9 @@ struct Options {
 };
 
 Options parse(int argc, char** argv) {
-  if (argc < 3) throw std::invalid_argument("usage: robot-app MODEL.pfrt FRAME_DIR [--fps F] [--threads N] [--backend NAME] [--budget-ms MS]");
+  if (argc < 3)
+    throw std::invalid_argument(
+        "usage: robot-app MODEL.pfrt FRAME_DIR [--fps F] [--threads N] [--backend NAME] [--budget-ms MS]");
   Options o;
   o.model = argv[1];
   o.frames = argv[2];
@@ -109,8 +111,8 @@ int main(int argc, char** argv) {
       const auto best = uint32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
       const std::string label = model.label(best);
       std::printf("frame %zu %s: class %u%s%s%s  %.3f ms  branches %u/%u%s\n", i, frames[i].filename().c_str(), best,
-                  label.empty() ? "" : " \"", label.c_str(), label.empty() ? "" : "\"", ms, result.branches_used, info.branches,
-                  result.deadline_reached ? " (deadline)" : "");
+                  label.empty() ? "" : " \"", label.c_str(), label.empty() ? "" : "\"", ms, result.branches_used,
+                  info.branches, result.deadline_reached ? " (deadline)" : "");
       tick += period;
       if (clock::now() > tick) {
         ++late;  // overran its slot: start the next frame now, and keep the schedule from drifting
@@ -118,8 +120,7 @@ int main(int argc, char** argv) {
       }
       std::this_thread::sleep_until(tick);
     }
-    std::printf("robot-app: %zu frames, %d over their %.1f ms slot\n", frames.size(), late,
-                1000.0 / o.fps);
+    std::printf("robot-app: %zu frames, %d over their %.1f ms slot\n", frames.size(), late, 1000.0 / o.fps);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "robot-app: " << e.what() << "\n";

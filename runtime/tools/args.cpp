@@ -59,8 +59,9 @@ void ArgParser::parse(int argc, const char* const* argv) {
     }
     while (int(vals.size()) < spec.value_count) {
       if (i + 1 >= argc) {
-        throw UsageError("option '--" + name + "' needs " + (spec.value_count == 1 ? "a value" : std::to_string(spec.value_count) + " values") +
-                         " (" + spec.metavar + ")");
+        throw UsageError("option '--" + name + "' needs " +
+                         (spec.value_count == 1 ? "a value" : std::to_string(spec.value_count) + " values") + " (" +
+                         spec.metavar + ")");
       }
       vals.push_back(argv[++i]);
     }

@@ -19,7 +19,7 @@ struct BenchConfig {
   std::string model_path;
   SessionOptions session;
   std::vector<uint32_t> threads{0};  // the sweep may list several
-  MeasureOptions measure;  // also --background-load
+  MeasureOptions measure;            // also --background-load
   uint32_t batch = 1;
   uint32_t streams = 0;  // --streams N: N sessions timed at once (model mode); 0: one session
   OutputFormat format = OutputFormat::kText;

@@ -18,7 +18,9 @@ BenchConfig parse(const ArgParser& args) {
   if (sweep) {
     if (!args.positional().empty()) throw UsageError("--sweep builds its own models: no MODEL argument");
   } else if (args.positional().size() != 1) {
-    throw UsageError(args.positional().empty() ? "no MODEL given" : "one MODEL expected, got " + std::to_string(args.positional().size()) + " arguments");
+    throw UsageError(args.positional().empty()
+                         ? "no MODEL given"
+                         : "one MODEL expected, got " + std::to_string(args.positional().size()) + " arguments");
   } else {
     c.model_path = args.positional().front();
   }
@@ -30,13 +32,15 @@ BenchConfig parse(const ArgParser& args) {
   }
   if (args.has("warmup")) c.measure.warmup = uint32_t(parse_uint("warmup", args.value("warmup"), 0, 100000));
   if (args.has("runs")) c.measure.runs = uint32_t(parse_uint("runs", args.value("runs"), 1, 1000000));
-  if (args.has("min-seconds")) c.measure.min_seconds = parse_double("min-seconds", args.value("min-seconds"), 0.0, 86400.0);
+  if (args.has("min-seconds"))
+    c.measure.min_seconds = parse_double("min-seconds", args.value("min-seconds"), 0.0, 86400.0);
   if (args.has("background-load")) {
     const unsigned cores = online_cores();
     const std::string n = args.value("background-load");
     c.measure.background_load = uint32_t(parse_uint("background-load", n, 0, UINT32_MAX));
     if (c.measure.background_load > cores) {
-      throw UsageError("option '--background-load': " + n + " busy-loop processes are more than the " + std::to_string(cores) +
+      throw UsageError("option '--background-load': " + n + " busy-loop processes are more than the " +
+                       std::to_string(cores) +
                        " online cores (a load beyond the cores tells nothing a device would meet)");
     }
   }
@@ -68,11 +72,13 @@ BenchConfig parse(const ArgParser& args) {
   dim("classes", c.shape.classes, 1u << 20);
   if (args.has("branches")) {
     if (!sweep) throw UsageError("option '--branches' lists the parallel depths of --sweep");
-    c.parallel_depths = args.value("branches") == "none" ? std::vector<uint32_t>{} : parse_uint_list("branches", args.value("branches"), 1, 1024);
+    c.parallel_depths = args.value("branches") == "none" ? std::vector<uint32_t>{}
+                                                         : parse_uint_list("branches", args.value("branches"), 1, 1024);
   }
   if (args.has("blocks")) {
     if (!sweep) throw UsageError("option '--blocks' lists the serial depths of --sweep");
-    c.serial_depths = args.value("blocks") == "none" ? std::vector<uint32_t>{} : parse_uint_list("blocks", args.value("blocks"), 1, 1024);
+    c.serial_depths = args.value("blocks") == "none" ? std::vector<uint32_t>{}
+                                                     : parse_uint_list("blocks", args.value("blocks"), 1, 1024);
   }
   if (args.has("eval")) {
     if (!prefix) throw UsageError("option '--eval' goes with --prefix-sweep (pfrt-run --eval evaluates one model)");
@@ -90,13 +96,16 @@ BenchConfig parse(const ArgParser& args) {
 
 int main(int argc, char** argv) {
   return run_tool("pfrt-bench", [&]() -> int {
-    ArgParser args("pfrt-bench", "MODEL [options]\n       pfrt-bench --sweep [shape options]\n       pfrt-bench MODEL --prefix-sweep [--eval IMAGES LABELS]");
+    ArgParser args("pfrt-bench",
+                   "MODEL [options]\n       pfrt-bench --sweep [shape options]\n       pfrt-bench MODEL --prefix-sweep "
+                   "[--eval IMAGES LABELS]");
     add_session_options(args);
     args.option("warmup", "N", "untimed runs before timing (default 2)");
     args.option("runs", "N", "timed runs, at least (default 20)");
     args.option("min-seconds", "S", "keep timing until S seconds have passed (default 0)");
     args.option("batch", "N", "images per run (default 1)");
-    args.option("background-load", "N", "N busy-loop processes beside warm-up and timing (at most the cores; default 0)");
+    args.option("background-load", "N",
+                "N busy-loop processes beside warm-up and timing (at most the cores; default 0)");
     args.option("streams", "N", "N sessions timed at once on N threads, as N cameras (--threads: per stream)");
     args.flag("json", "print one JSON object");
     args.flag("markdown", "print a markdown table");

@@ -72,13 +72,13 @@ struct ModelReport {
 void print_streams_text(const ModelReport& r, std::ostream& out) {
   const StreamsReport& s = *r.streams;
   char line[512];
-  std::snprintf(line, sizeof(line), "streams      %zu x (%u threads): aggregate %.1f images/s over %.3f s", s.per_stream.size(),
-                r.threads, s.aggregate_images_per_s, s.wall_s);
+  std::snprintf(line, sizeof(line), "streams      %zu x (%u threads): aggregate %.1f images/s over %.3f s",
+                s.per_stream.size(), r.threads, s.aggregate_images_per_s, s.wall_s);
   out << line << "\n";
   for (size_t k = 0; k < s.per_stream.size(); ++k) {
     const StreamReport& st = s.per_stream[k];
-    std::snprintf(line, sizeof(line), "stream %-5zu p50 %.3f ms, p99 %.3f ms, %.1f images/s  (%zu runs)", k, st.latency.p50,
-                  st.latency.p99, st.images_per_s, st.latency.count);
+    std::snprintf(line, sizeof(line), "stream %-5zu p50 %.3f ms, p99 %.3f ms, %.1f images/s  (%zu runs)", k,
+                  st.latency.p50, st.latency.p99, st.images_per_s, st.latency.count);
     out << line << "\n";
   }
   out << "memory       peak RSS " << human_bytes(r.peak_rss) << " (" << s.per_stream.size() << " sessions), model file "
@@ -88,10 +88,11 @@ void print_streams_text(const ModelReport& r, std::ostream& out) {
 void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   char line[512];
   const auto emit = [&out, &line]() { out << line << "\n"; };
-  std::snprintf(line, sizeof(line), "pfrt-bench %s (commit %s) on %s, %u cores, %s", pfrt_version(), git_commit().c_str(),
-                r.machine.cpu_model.c_str(), r.machine.cores, r.machine.cpu_isa.c_str());
+  std::snprintf(line, sizeof(line), "pfrt-bench %s (commit %s) on %s, %u cores, %s", pfrt_version(),
+                git_commit().c_str(), r.machine.cpu_model.c_str(), r.machine.cores, r.machine.cpu_isa.c_str());
   emit();
-  std::snprintf(line, sizeof(line), "model        %s: %u branches x %u blocks, %ux%ux%u, %u classes, %.3f GFLOP/image, training %s",
+  std::snprintf(line, sizeof(line),
+                "model        %s: %u branches x %u blocks, %ux%ux%u, %u classes, %.3f GFLOP/image, training %s",
                 c.model_path.c_str(), r.info.branches, r.info.blocks_per_branch, r.info.image_size, r.info.image_size,
                 r.info.channels, r.info.classes, double(r.info.flops) * 1e-9, training_name(r.info.training));
   emit();
@@ -102,12 +103,14 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   if (r.streams) return print_streams_text(r, out);
   std::snprintf(line, sizeof(line), "load         %9.3f ms  (open + verify)", r.load_ms);
   emit();
-  std::snprintf(line, sizeof(line), "create       %9.3f ms  (session: backend preparation, weight packing)", r.session_ms);
+  std::snprintf(line, sizeof(line), "create       %9.3f ms  (session: backend preparation, weight packing)",
+                r.session_ms);
   emit();
   std::snprintf(line, sizeof(line), "first run    %9.3f ms", r.first_run_ms);
   emit();
   const LatencyStats& l = r.latency;
-  std::snprintf(line, sizeof(line), "latency      mean %.3f ± %.3f ms, min %.3f, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f  (%zu runs)",
+  std::snprintf(line, sizeof(line),
+                "latency      mean %.3f ± %.3f ms, min %.3f, p50 %.3f, p90 %.3f, p99 %.3f, max %.3f  (%zu runs)",
                 l.mean, l.stdev, l.min, l.p50, l.p90, l.p99, l.max, l.count);
   emit();
   std::snprintf(line, sizeof(line), "throughput   %.1f images/s", r.throughput);
@@ -115,17 +118,20 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   std::snprintf(line, sizeof(line), "compute      %.2f GFLOP/s at p50", r.gflops);
   emit();
   if (r.gemm && r.gemm_gflops > 0) {
-    std::snprintf(line, sizeof(line), "ref. GEMM    %.2f GFLOP/s: XNNPACK fully-connected alone, %s %llux%llux%llu, %u threads; model at %.1f %%",
-                  r.gemm_gflops, r.gemm->name.c_str(), static_cast<unsigned long long>(r.gemm->m),
-                  static_cast<unsigned long long>(r.gemm->k), static_cast<unsigned long long>(r.gemm->n), r.threads,
-                  100.0 * r.gflops / r.gemm_gflops);
+    std::snprintf(
+        line, sizeof(line),
+        "ref. GEMM    %.2f GFLOP/s: XNNPACK fully-connected alone, %s %llux%llux%llu, %u threads; model at %.1f %%",
+        r.gemm_gflops, r.gemm->name.c_str(), static_cast<unsigned long long>(r.gemm->m),
+        static_cast<unsigned long long>(r.gemm->k), static_cast<unsigned long long>(r.gemm->n), r.threads,
+        100.0 * r.gflops / r.gemm_gflops);
     emit();
   } else if (!r.gemm_error.empty()) {
     out << "ref. GEMM    not measured: " << r.gemm_error << "\n";
   }
   const Profile& p = r.profile;
-  std::snprintf(line, sizeof(line), "profile      stem %.3f ms, branches %.3f ms (longest %.3f), head %.3f ms (mean per run)",
-                p.stem_ms, p.branches_ms, p.longest_branch_ms, p.head_ms);
+  std::snprintf(line, sizeof(line),
+                "profile      stem %.3f ms, branches %.3f ms (longest %.3f), head %.3f ms (mean per run)", p.stem_ms,
+                p.branches_ms, p.longest_branch_ms, p.head_ms);
   emit();
   std::snprintf(line, sizeof(line), "critical     %.3f ms = stem + longest branch + head, %.0f %% of the mean latency",
                 r.critical_path_ms(), l.mean > 0 ? 100.0 * r.critical_path_ms() / l.mean : 0.0);
@@ -136,7 +142,8 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
     out << line;
   }
   out << "\n";
-  out << "memory       peak RSS " << human_bytes(r.peak_rss) << ", model file " << human_bytes(r.info.file_size) << "\n";
+  out << "memory       peak RSS " << human_bytes(r.peak_rss) << ", model file " << human_bytes(r.info.file_size)
+      << "\n";
 }
 
 // A row per stream and one for all of them (the aggregate images/s).
@@ -147,12 +154,12 @@ void print_streams_markdown(const BenchConfig& c, const ModelReport& r, std::ost
   const StreamsReport& s = *r.streams;
   for (size_t k = 0; k < s.per_stream.size(); ++k) {
     const StreamReport& st = s.per_stream[k];
-    std::snprintf(line, sizeof(line), "| %s | %s | %zu | %u | %u | %.3f | %.3f | %.1f |", c.model_path.c_str(), r.backend.c_str(),
-                  k, r.threads, c.batch, st.latency.p50, st.latency.p99, st.images_per_s);
+    std::snprintf(line, sizeof(line), "| %s | %s | %zu | %u | %u | %.3f | %.3f | %.1f |", c.model_path.c_str(),
+                  r.backend.c_str(), k, r.threads, c.batch, st.latency.p50, st.latency.p99, st.images_per_s);
     out << line << "\n";
   }
-  std::snprintf(line, sizeof(line), "| %s | %s | all %zu | %u | %u | - | - | %.1f |", c.model_path.c_str(), r.backend.c_str(),
-                s.per_stream.size(), r.threads, c.batch, s.aggregate_images_per_s);
+  std::snprintf(line, sizeof(line), "| %s | %s | all %zu | %u | %u | - | - | %.1f |", c.model_path.c_str(),
+                r.backend.c_str(), s.per_stream.size(), r.threads, c.batch, s.aggregate_images_per_s);
   out << line << "\n";
 }
 
@@ -160,12 +167,13 @@ void print_markdown(const BenchConfig& c, const ModelReport& r, std::ostream& ou
   print_background_load(c, r.machine.cores, out);
   if (c.measure.background_load > 0) out << "\n";
   if (r.streams) return print_streams_markdown(c, r, out);
-  out << "| model | backend | threads | batch | p50 ms | mean ± sd ms | p99 ms | images/s | GFLOP/s | % of ref. GEMM | peak RSS |\n";
+  out << "| model | backend | threads | batch | p50 ms | mean ± sd ms | p99 ms | images/s | GFLOP/s | % of ref. GEMM | "
+         "peak RSS |\n";
   out << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   char line[512];
-  std::snprintf(line, sizeof(line), "| %s | %s | %u | %u | %.3f | %.3f ± %.3f | %.3f | %.1f | %.2f | %s | %s |", c.model_path.c_str(),
-                r.backend.c_str(), r.threads, c.batch, r.latency.p50, r.latency.mean, r.latency.stdev, r.latency.p99,
-                r.throughput, r.gflops,
+  std::snprintf(line, sizeof(line), "| %s | %s | %u | %u | %.3f | %.3f ± %.3f | %.3f | %.1f | %.2f | %s | %s |",
+                c.model_path.c_str(), r.backend.c_str(), r.threads, c.batch, r.latency.p50, r.latency.mean,
+                r.latency.stdev, r.latency.p99, r.throughput, r.gflops,
                 r.gemm_gflops > 0 ? (std::to_string(int(100.0 * r.gflops / r.gemm_gflops + 0.5)) + " %").c_str() : "-",
                 human_bytes(r.peak_rss).c_str());
   out << line << "\n";
@@ -196,7 +204,9 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.field("path", c.model_path).field("name", r.model_name).field("file_size", r.info.file_size);
   j.field("image_size", r.info.image_size).field("channels", r.info.channels).field("patch_size", r.info.patch_size);
   j.field("embed_dim", r.info.embed_dim).field("heads", r.info.heads).field("head_dim", r.info.head_dim);
-  j.field("mlp_dim", r.info.mlp_dim).field("branches", r.info.branches).field("blocks_per_branch", r.info.blocks_per_branch);
+  j.field("mlp_dim", r.info.mlp_dim)
+      .field("branches", r.info.branches)
+      .field("blocks_per_branch", r.info.blocks_per_branch);
   j.field("classes", r.info.classes).field("parameters", r.info.parameters).field("flops", r.info.flops);
   j.field("training", training_name(r.info.training));
   j.end_object();
@@ -244,12 +254,15 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
 // 0's measurement, which the report's single-session figures then describe.
 Measurement time_streams(const BenchConfig& c, const Model& model, Session first, Progress& progress, ModelReport& r) {
   if (c.streams > 1 && uint64_t{c.streams} * r.threads > r.machine.cores) {
-    std::fprintf(stderr, "pfrt-bench: warning: %u streams x %u threads = %llu workers on %u cores: the streams compete "
-                 "for cores (--threads sets each stream's threads)\n", c.streams, r.threads,
-                 static_cast<unsigned long long>(uint64_t{c.streams} * r.threads), r.machine.cores);
+    std::fprintf(stderr,
+                 "pfrt-bench: warning: %u streams x %u threads = %llu workers on %u cores: the streams compete "
+                 "for cores (--threads sets each stream's threads)\n",
+                 c.streams, r.threads, static_cast<unsigned long long>(uint64_t{c.streams} * r.threads),
+                 r.machine.cores);
   }
   const auto stream = [&](Session session) {
-    return Stream{std::move(session), random_input(r.info, c.batch), std::vector<float>(size_t(c.batch) * r.info.classes)};
+    return Stream{std::move(session), random_input(r.info, c.batch),
+                  std::vector<float>(size_t(c.batch) * r.info.classes)};
   };
   std::vector<Stream> streams;
   streams.reserve(c.streams);
@@ -298,12 +311,12 @@ int bench_model(const BenchConfig& c, std::ostream& out) {
 
   Progress progress(c.progress && c.format == OutputFormat::kText);
   const Measurement m = c.streams > 0 ? time_streams(c, model, std::move(session), progress, r)
-                                    : measure(session, input, logits, c.measure, progress, "timing");
+                                      : measure(session, input, logits, c.measure, progress, "timing");
   r.latency = summarize(m.latency_ms);
   r.profile = m.profile;
   r.throughput = r.latency.mean > 0 ? 1000.0 * c.batch / r.latency.mean : 0.0;
   r.gflops = r.latency.p50 > 0 ? double(r.info.flops) * c.batch / (r.latency.p50 * 1e6) : 0.0;
-  r.peak_rss = peak_rss_bytes();  // before the reference GEMM's own buffers
+  r.peak_rss = peak_rss_bytes();         // before the reference GEMM's own buffers
   if (c.reference_gemm && !r.streams) {  // the machine's ceiling for one session's threads
     r.gemm = largest_gemm(r.info, c.batch);
     try {

@@ -24,7 +24,8 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
   const ModelInfo info = model.info();
   Session session(model, c.session);
   if (info.training != PFRT_TRAINING_PROGRESSIVE) {
-    std::fprintf(stderr, "pfrt-bench: warning: %s was not trained progressively (training: %s): its prefixes "
+    std::fprintf(stderr,
+                 "pfrt-bench: warning: %s was not trained progressively (training: %s): its prefixes "
                  "1..k < %u are not trained models, their accuracy means little\n",
                  c.model_path.c_str(), info.training == PFRT_TRAINING_PLAIN ? "plain" : "unknown", info.branches);
   }
@@ -37,13 +38,15 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
   for (uint32_t k = 1; k <= info.branches; ++k) {
     MeasureOptions mo = c.measure;
     mo.run.branches = k;
-    const LatencyStats s = summarize(measure(session, input, logits, mo, progress, "prefix " + std::to_string(k)).latency_ms);
+    const LatencyStats s =
+        summarize(measure(session, input, logits, mo, progress, "prefix " + std::to_string(k)).latency_ms);
     PrefixRow row{k, s.p50, s.p99, -1.0};
     if (!c.eval_images.empty()) {
       RunOptions prefix;
       prefix.branches = k;
-      const EvalResult e = evaluate(session, model, set, c.eval_limit, 64, prefix, Preprocess{},
-                                    [&](size_t done) { progress.update("accuracy of prefix " + std::to_string(k), done, c.eval_limit ? c.eval_limit : set.count); });
+      const EvalResult e = evaluate(session, model, set, c.eval_limit, 64, prefix, Preprocess{}, [&](size_t done) {
+        progress.update("accuracy of prefix " + std::to_string(k), done, c.eval_limit ? c.eval_limit : set.count);
+      });
       progress.clear();
       row.accuracy = e.accuracy();
     }
@@ -56,7 +59,9 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
     write_machine_json(j, machine);
     j.field("model", c.model_path).field("backend", session.backend()).field("threads", session.threads());
     j.field("batch", c.batch).field("branches", info.branches).field("background_load", c.measure.background_load);
-    j.field("training", info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive" : info.training == PFRT_TRAINING_PLAIN ? "plain" : "unknown");
+    j.field("training", info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive"
+                        : info.training == PFRT_TRAINING_PLAIN     ? "plain"
+                                                                   : "unknown");
     j.key("eval");
     if (c.eval_images.empty()) {
       j.null();
@@ -78,12 +83,15 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
   }
   const bool md = c.format == OutputFormat::kMarkdown;
   char line[256];
-  std::snprintf(line, sizeof(line), "%s: %s, %d threads, batch %u, %s training", c.model_path.c_str(), session.backend().c_str(),
-                session.threads(), c.batch,
-                info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive" : info.training == PFRT_TRAINING_PLAIN ? "plain" : "unknown");
+  std::snprintf(line, sizeof(line), "%s: %s, %d threads, batch %u, %s training", c.model_path.c_str(),
+                session.backend().c_str(), session.threads(), c.batch,
+                info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive"
+                : info.training == PFRT_TRAINING_PLAIN     ? "plain"
+                                                           : "unknown");
   out << line << "\n";
   print_background_load(c, machine.cores, out);
-  out << (md ? "\n| branches k | p50 ms | p99 ms | accuracy |\n|---:|---:|---:|---:|\n" : "\nbranches    p50 ms    p99 ms  accuracy\n");
+  out << (md ? "\n| branches k | p50 ms | p99 ms | accuracy |\n|---:|---:|---:|---:|\n"
+             : "\nbranches    p50 ms    p99 ms  accuracy\n");
   for (const PrefixRow& row : rows) {
     char acc[32] = "-";
     if (row.accuracy >= 0) std::snprintf(acc, sizeof(acc), "%.2f %%", 100.0 * row.accuracy);

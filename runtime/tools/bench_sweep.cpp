@@ -33,19 +33,22 @@ void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
   std::snprintf(line, sizeof(line), "pfrt-bench --sweep: pfrt %s (commit %s) on %s, %u cores, %s", pfrt_version(),
                 git_commit().c_str(), r.machine.cpu_model.c_str(), r.machine.cores, r.machine.cpu_isa.c_str());
   out << line << "\n";
-  std::snprintf(line, sizeof(line), "block shape %ux%ux%u, patch %u, D=%u, %u heads x %u, MLP %u, %u classes; backend %s, batch %u",
+  std::snprintf(line, sizeof(line),
+                "block shape %ux%ux%u, patch %u, D=%u, %u heads x %u, MLP %u, %u classes; backend %s, batch %u",
                 s.image_size, s.image_size, s.channels, s.patch_size, s.embed_dim, s.heads, s.head_dim, s.mlp_dim,
                 s.classes, r.backend.c_str(), c.batch);
   out << line << "\n";
   print_background_load(c, r.machine.cores, out);
   for (const auto& [threads, gflops] : r.gemm_gflops) {
-    std::snprintf(line, sizeof(line), "reference GEMM (XNNPACK fully-connected, %s %llux%llux%llu, %u threads): %.2f GFLOP/s",
-                  r.gemm.name.c_str(), static_cast<unsigned long long>(r.gemm.m), static_cast<unsigned long long>(r.gemm.k),
-                  static_cast<unsigned long long>(r.gemm.n), threads, gflops);
+    std::snprintf(
+        line, sizeof(line), "reference GEMM (XNNPACK fully-connected, %s %llux%llux%llu, %u threads): %.2f GFLOP/s",
+        r.gemm.name.c_str(), static_cast<unsigned long long>(r.gemm.m), static_cast<unsigned long long>(r.gemm.k),
+        static_cast<unsigned long long>(r.gemm.n), threads, gflops);
     out << line << "\n";
   }
   const bool md = c.format == OutputFormat::kMarkdown;
-  out << (md ? "\n| kind | depth | threads | p50 ms | p99 ms | ratio to depth 1 | GFLOP/s |\n|---|---:|---:|---:|---:|---:|---:|\n"
+  out << (md ? "\n| kind | depth | threads | p50 ms | p99 ms | ratio to depth 1 | GFLOP/s "
+               "|\n|---|---:|---:|---:|---:|---:|---:|\n"
              : "\nkind      depth  threads    p50 ms    p99 ms   ratio  GFLOP/s\n");
   for (const SweepRow& row : r.rows) {
     if (md) {

@@ -16,7 +16,8 @@ IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
     throw IdxError(name + ": IDX element type " + type + " is not supported (only unsigned bytes, 0x08)");
   }
   const uint32_t ndim = bytes[3];
-  if (ndim == 0 || ndim > 4) throw IdxError(name + ": IDX with " + std::to_string(ndim) + " dimensions (1 to 4 supported)");
+  if (ndim == 0 || ndim > 4)
+    throw IdxError(name + ": IDX with " + std::to_string(ndim) + " dimensions (1 to 4 supported)");
   if (size < 4 + 4 * size_t(ndim)) throw IdxError(name + ": header truncated");
   IdxArray a;
   uint64_t count = 1;
@@ -29,7 +30,8 @@ IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
   }
   const size_t body = size - 4 - 4 * size_t(ndim);
   if (body != count) {
-    throw IdxError(name + ": header says " + std::to_string(count) + " bytes of data, the file has " + std::to_string(body));
+    throw IdxError(name + ": header says " + std::to_string(count) + " bytes of data, the file has " +
+                   std::to_string(body));
   }
   a.data.assign(bytes + 4 + 4 * ndim, bytes + size);
   return a;

@@ -61,8 +61,9 @@ void check_image_size(uint64_t width, uint64_t height) {
     throw ImageError("image of " + std::to_string(width) + "x" + std::to_string(height) + " pixels is empty");
   }
   if (width > kMaxImageSide || height > kMaxImageSide || width * height > kMaxImagePixels) {
-    throw ImageError("image of " + std::to_string(width) + "x" + std::to_string(height) + " pixels is over the limit (" +
-                     std::to_string(kMaxImageSide) + " per side, " + std::to_string(kMaxImagePixels) + " pixels)");
+    throw ImageError("image of " + std::to_string(width) + "x" + std::to_string(height) +
+                     " pixels is over the limit (" + std::to_string(kMaxImageSide) + " per side, " +
+                     std::to_string(kMaxImagePixels) + " pixels)");
   }
 }
 
@@ -125,8 +126,10 @@ Image resize(const Image& image, uint32_t width, uint32_t height, ResizeFilter f
   }
   if (image.width == 0 || image.height == 0) throw ImageError("cannot resize an empty image");
   if (image.width == width && image.height == height) return image;
-  const std::vector<Tap> xs = filter == ResizeFilter::kArea ? area_taps(image.width, width) : bilinear_taps(image.width, width);
-  const std::vector<Tap> ys = filter == ResizeFilter::kArea ? area_taps(image.height, height) : bilinear_taps(image.height, height);
+  const std::vector<Tap> xs =
+      filter == ResizeFilter::kArea ? area_taps(image.width, width) : bilinear_taps(image.width, width);
+  const std::vector<Tap> ys =
+      filter == ResizeFilter::kArea ? area_taps(image.height, height) : bilinear_taps(image.height, height);
   const uint32_t c = image.channels;
   // Horizontal pass into doubles, then vertical pass with rounding.
   std::vector<double> rows(size_t(image.height) * width * c);

@@ -34,10 +34,9 @@ Measurement time_runs(Session& session, const std::vector<float>& input, std::ve
   Measurement m;
   m.start = clock::now();
   size_t profiled = 0;
-  while (!stopped(stop) &&
-         (m.latency_ms.size() < options.runs ||
-          (std::chrono::duration<double>(clock::now() - m.start).count() < options.min_seconds &&
-           m.latency_ms.size() < options.max_runs))) {
+  while (!stopped(stop) && (m.latency_ms.size() < options.runs ||
+                            (std::chrono::duration<double>(clock::now() - m.start).count() < options.min_seconds &&
+                             m.latency_ms.size() < options.max_runs))) {
     progress.update(label, m.latency_ms.size(), options.runs);
     const auto t0 = clock::now();
     const RunResult r = session.run(input.data(), input.size(), logits.data(), logits.size(), options.run);

@@ -23,9 +23,9 @@ struct MeasureOptions {
 };
 
 struct Measurement {
-  std::vector<double> latency_ms;  // wall time of each timed run
-  Profile profile;                 // mean of the timed runs' profiles
-  uint32_t branches_used = 0;      // of the last run
+  std::vector<double> latency_ms;                    // wall time of each timed run
+  Profile profile;                                   // mean of the timed runs' profiles
+  uint32_t branches_used = 0;                        // of the last run
   std::chrono::steady_clock::time_point start, end;  // of the timed runs
 };
 

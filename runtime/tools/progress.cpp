@@ -16,7 +16,8 @@ void Progress::update(const std::string& label, size_t done, size_t total) {
   if (drawn_ && now - last_ < std::chrono::milliseconds(100) && done != total) return;
   last_ = now;
   if (total > 0) {
-    std::fprintf(stderr, "\r\033[K%s  %zu/%zu (%.0f%%)", label.c_str(), done, total, 100.0 * double(done) / double(total));
+    std::fprintf(stderr, "\r\033[K%s  %zu/%zu (%.0f%%)", label.c_str(), done, total,
+                 100.0 * double(done) / double(total));
   } else {
     std::fprintf(stderr, "\r\033[K%s  %zu", label.c_str(), done);
   }

@@ -47,7 +47,8 @@ RunConfig parse(const ArgParser& args) {
   if (args.has("batch") && !args.has("eval")) throw UsageError("option '--batch' goes with --eval");
   if (args.has("predictions") && !args.has("eval")) throw UsageError("option '--predictions' goes with --eval");
   if (args.has("deadline-ms") && args.has("predictions")) {
-    throw UsageError("option '--predictions' cannot go with --deadline-ms (images the deadline leaves unanswered have none)");
+    throw UsageError(
+        "option '--predictions' cannot go with --deadline-ms (images the deadline leaves unanswered have none)");
   }
   if (args.has("top")) c.top = uint32_t(parse_uint("top", args.value("top"), 1, 1u << 20));
   if (args.has("branches")) c.branches = uint32_t(parse_uint("branches", args.value("branches"), 1, 1024));
@@ -105,9 +106,10 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
     } catch (const ImageError& e) {
       error = e.what();
     } catch (const pfrt::Error& e) {
-      error = path + ": " + (e.status() == PFRT_DEADLINE_EXCEEDED && c.deadline_ms > 0
-                                 ? "the deadline of " + format_ms(c.deadline_ms) + " ms passed before even one branch finished"
-                                 : std::string(e.what()));
+      error = path + ": " +
+              (e.status() == PFRT_DEADLINE_EXCEEDED && c.deadline_ms > 0
+                   ? "the deadline of " + format_ms(c.deadline_ms) + " ms passed before even one branch finished"
+                   : std::string(e.what()));
     }
     if (!error.empty()) {
       ++failures;
@@ -167,8 +169,9 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   options.branches = c.branches;
   options.budget_ms = c.deadline_ms;
   options.best_prefix = c.deadline_ms > 0;
-  const EvalResult r = evaluate(session, model, set, c.limit, c.batch, options, c.pre,
-                                [&](size_t done) { progress.update("evaluating", done, n); }, per_image);
+  const EvalResult r = evaluate(
+      session, model, set, c.limit, c.batch, options, c.pre,
+      [&](size_t done) { progress.update("evaluating", done, n); }, per_image);
   progress.clear();
   if (!c.predictions.empty()) {
     const std::string text = predictions.str();
@@ -178,7 +181,9 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   if (c.json) {
     JsonWriter j(std::cout);
     j.begin_object().field("tool", "pfrt-run --eval").field("model", c.model_path).field("backend", session.backend());
-    j.field("threads", session.threads()).field("batch", c.batch).field("branches", c.branches ? c.branches : info.branches);
+    j.field("threads", session.threads())
+        .field("batch", c.batch)
+        .field("branches", c.branches ? c.branches : info.branches);
     j.field("images", c.eval_images).field("labels", c.eval_labels);
     j.field("total", r.total).field("correct", r.correct).field("accuracy", r.accuracy());
     j.field("inference_seconds", r.seconds).field("images_per_s", rate);
@@ -201,8 +206,9 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
     return 0;
   }
   std::printf("accuracy %.2f %% (%llu of %llu), %.1f images/s (%s, %d threads, batch %u, %u branches)\n",
-              100.0 * r.accuracy(), static_cast<unsigned long long>(r.correct), static_cast<unsigned long long>(r.total),
-              rate, session.backend().c_str(), session.threads(), c.batch, c.branches ? c.branches : info.branches);
+              100.0 * r.accuracy(), static_cast<unsigned long long>(r.correct),
+              static_cast<unsigned long long>(r.total), rate, session.backend().c_str(), session.threads(), c.batch,
+              c.branches ? c.branches : info.branches);
   if (c.deadline_ms > 0) {
     double mean = 0.0;
     for (size_t k = 1; k < r.branches_used.size(); ++k) mean += double(k) * double(r.branches_used[k]);
@@ -230,11 +236,15 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
 
 int main(int argc, char** argv) {
   return run_tool("pfrt-run", [&]() -> int {
-    ArgParser args("pfrt-run", "MODEL IMAGE... [options]\n       pfrt-run MODEL --eval IMAGES.idx[.gz] LABELS.idx[.gz] [--limit N]");
+    ArgParser args(
+        "pfrt-run",
+        "MODEL IMAGE... [options]\n       pfrt-run MODEL --eval IMAGES.idx[.gz] LABELS.idx[.gz] [--limit N]");
     add_session_options(args);
     args.option("top", "K", "labels to print per image (default 3)");
     args.option("branches", "K", "run only the prefix of branches 1..K");
-    args.option("deadline-ms", "X", "anytime: answer with the longest prefix of branches finished within X ms (with --eval: accuracy under that deadline)");
+    args.option("deadline-ms", "X",
+                "anytime: answer with the longest prefix of branches finished within X ms (with --eval: accuracy under "
+                "that deadline)");
     args.option("resize", "FILTER", "auto (default: area when shrinking, else bilinear), bilinear or area");
     args.flag("json", "print one JSON object");
     args.option("eval", "IMAGES LABELS", "evaluate a labelled IDX set (.gz or plain)", 2);
@@ -250,9 +260,12 @@ int main(int argc, char** argv) {
     const RunConfig c = parse(args);
     const pfrt::Model model = pfrt::Model::open(c.model_path);
     const pfrt::ModelInfo info = model.info();
-    if ((c.deadline_ms > 0 || (c.branches > 0 && c.branches < info.branches)) && info.training != PFRT_TRAINING_PROGRESSIVE) {
-      std::fprintf(stderr, "pfrt-run: warning: %s was not trained progressively: a prefix of its branches is not a trained model\n",
-                   c.model_path.c_str());
+    if ((c.deadline_ms > 0 || (c.branches > 0 && c.branches < info.branches)) &&
+        info.training != PFRT_TRAINING_PROGRESSIVE) {
+      std::fprintf(
+          stderr,
+          "pfrt-run: warning: %s was not trained progressively: a prefix of its branches is not a trained model\n",
+          c.model_path.c_str());
     }
     pfrt::Session session(model, c.session);
     return c.eval_images.empty() ? classify(c, model, session) : eval(c, model, session);

@@ -18,9 +18,9 @@ struct Stream {
 };
 
 struct StreamsMeasurement {
-  std::vector<Measurement> streams;            // per stream, in order
+  std::vector<Measurement> streams;             // per stream, in order
   std::chrono::steady_clock::time_point start;  // the barrier's release
-  double wall_s = 0.0;                         // from the release to the last stream's end
+  double wall_s = 0.0;                          // from the release to the last stream's end
 };
 
 // Times the streams together under the options' background load. The first exception of

@@ -13,8 +13,8 @@ namespace pfrt::tools {
 
 // DeiT-Tiny by default: 224x224x3, patch 16, D=192, 3 heads of 64, MLP 768, 1000 classes.
 struct BlockShape {
-  uint32_t image_size = 224, channels = 3, patch_size = 16, embed_dim = 192, heads = 3, head_dim = 64,
-           mlp_dim = 768, classes = 1000;
+  uint32_t image_size = 224, channels = 3, patch_size = 16, embed_dim = 192, heads = 3, head_dim = 64, mlp_dim = 768,
+           classes = 1000;
 };
 
 enum class SweepKind { kParallel, kSerial };

@@ -1,26 +1,21 @@
 #!/bin/sh
 # Checks C and C++ files against .clang-format (clang-format 14), or formats them.
-#   check-format.sh                  the files in tests/format/formatted-files.txt (what CTest runs):
-#                                    fails, showing the diff, when one differs
+#   check-format.sh                  every tracked C/C++ file (what CTest runs): fails, showing
+#                                    the diff, when one differs
 #   check-format.sh FILE...          those files, the same way
 #   check-format.sh --changed [REF]  the C/C++ files changed since REF (default: main), the same way
-#   check-format.sh --all            every tracked C/C++ file: reports which differ and how many
-#                                    lines, and exits 0 (the tree is not all formatted yet)
-#   --strict                         with --all: fails when a file differs
 #   --fix                            with any of the above: rewrites the files instead
-# The tree is formatted once, at a quiet moment, with: tests/format/check-format.sh --fix --all
-# (then CTest can run --all --strict instead of the list). Exits 77 without clang-format.
+# Exits 77 without clang-format.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-fix=no; mode=list; ref=main; strict=no
+fix=no; mode=all; ref=main
 while [ $# -gt 0 ]; do
   case $1 in
     --fix) fix=yes ;;
     --all) mode=all ;;
-    --strict) strict=yes ;;
     --changed) mode=changed; if [ $# -ge 2 ] && [ "${2#-}" = "$2" ]; then ref=$2; shift; fi ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "check-format.sh: unknown option '$1'" >&2; exit 2 ;;
     *) mode=files; break ;;
   esac
@@ -36,9 +31,13 @@ if [ -z "$format" ]; then
   exit 77
 fi
 
+if ! git rev-parse --git-dir >/dev/null 2>&1; then
+  echo "check-format.sh: skipped: not in a git checkout (the tracked files are the ones checked)"
+  exit 77
+fi
+
 sources() { grep -E '\.(c|cc|cpp|cu|h|hpp)$' | grep -v '^tests/abi/pfrt-0\.1\.0/' || true; }
 case $mode in
-  list) files=$(grep -v '^#' tests/format/formatted-files.txt | sed '/^$/d') ;;
   files) files=$* ;;
   changed) files=$(git diff --name-only --diff-filter=d "$ref" -- | sources) ;;
   all) files=$(git ls-files | sources) ;;
@@ -57,21 +56,13 @@ for f in $files; do
   changed=$("$format" --style=file "$f" | diff "$f" - | grep -c '^<' || true)
   if [ "$changed" -ne 0 ]; then
     differ=$((differ + 1)); lines=$((lines + changed))
-    if [ $mode = all ] && [ $strict = no ]; then
-      echo "$f: $changed line(s) differ"
-    else
-      echo "$f differs from .clang-format:"
-      "$format" --style=file "$f" | diff -u "$f" - | sed 's/^/  /' || true
-    fi
+    echo "$f differs from .clang-format:"
+    "$format" --style=file "$f" | diff -u "$f" - | sed 's/^/  /' || true
   fi
 done
 count=$(echo "$files" | wc -w)
-if [ $mode = all ] && [ $strict = no ]; then
-  echo "check-format.sh: $differ of $count files differ from .clang-format ($lines lines); not an error until the tree is formatted (--fix --all)"
-  exit 0
-fi
 if [ $differ -ne 0 ]; then
-  echo "check-format.sh: $differ of $count files differ from .clang-format: run tests/format/check-format.sh --fix on them"
+  echo "check-format.sh: $differ of $count files differ from .clang-format: $lines line(s); run tests/format/check-format.sh --fix on them"
   exit 1
 fi
 echo "check-format.sh: $count files follow .clang-format"

@@ -24,7 +24,8 @@ namespace {
 
 // A failed call must say why.
 void expect_message(pfrt_status status) {
-  if (status != PFRT_OK && pfrt_last_error()[0] == '\0') violated("an error without a message, status", pfrt_status_string(status));
+  if (status != PFRT_OK && pfrt_last_error()[0] == '\0')
+    violated("an error without a message, status", pfrt_status_string(status));
 }
 
 // Running models of any valid size is a question of resources, not of memory safety: only
@@ -60,7 +61,8 @@ void exercise(pfrt_model* model) {
   pfrt_run_options run_options;
   pfrt_run_options_init(&run_options);
   run_options.branches = 1;
-  expect_message(pfrt_session_run_ex(session, input.data(), image, logits.data(), logits.size(), &run_options, nullptr));
+  expect_message(
+      pfrt_session_run_ex(session, input.data(), image, logits.data(), logits.size(), &run_options, nullptr));
   pfrt_session_destroy(session);
 }
 
@@ -127,11 +129,12 @@ void model_file(const uint8_t* data, size_t size) {
   expect_message(file_status);
   file.truncate(size / 2);  // the model holds its own copy: cutting the file must not matter
   pfrt_model* from_buffer = nullptr;
-  const pfrt_status buffer_status = pfrt_model_open_buffer(size ? static_cast<const void*>(data) : "", size, &from_buffer);
+  const pfrt_status buffer_status =
+      pfrt_model_open_buffer(size ? static_cast<const void*>(data) : "", size, &from_buffer);
   // An empty file is refused before it is read; an empty buffer by the envelope check.
   if (file_status != buffer_status && size != 0) {
-    violated("file and buffer disagree:", std::string(pfrt_status_string(file_status)) + " vs " +
-                                              pfrt_status_string(buffer_status));
+    violated("file and buffer disagree:",
+             std::string(pfrt_status_string(file_status)) + " vs " + pfrt_status_string(buffer_status));
   }
   pfrt_model_close(from_buffer);
   if (from_file != nullptr) {

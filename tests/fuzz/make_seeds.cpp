@@ -132,8 +132,9 @@ void write_image_seeds(const std::string& folder) {
     jpeg.quality = 75;
     if (channels == 3) write(stem + "-444.jpg", pfrt::test::encode_jpeg(jpeg, pixels));
   }
-  write(folder + "/c3.bmp", {'B', 'M', 58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0,
-                             24, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  write(folder + "/c3.bmp",
+        {'B', 'M', 58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 24,
+         0,   0,   0,  0, 0, 4, 0, 0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
   for (const pfrt::test::MalformedImage& m : pfrt::test::malformed_images()) write(folder + "/" + m.name, m.bytes);
   for (const char* kind : {"P5", "P6"}) {
     for (int maxval : {255, 65535}) {

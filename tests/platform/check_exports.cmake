@@ -10,13 +10,16 @@ foreach(var LIBRARY HEADER MAP NM OBJDUMP SONAME)
   endif()
 endforeach()
 
-# Declared: the identifier before the first '(' on each PFRT_API line (after any attribute).
-file(STRINGS "${HEADER}" api_lines REGEX "^PFRT_API ")
+# Declared: the identifier before the first '(' of each declaration that starts a line with
+# PFRT_API (after any attribute; a declaration may span lines).
+file(READ "${HEADER}" header_text)
+string(REGEX REPLACE "PFRT_DEPRECATED\\([^)]*\\)" "" header_text "${header_text}")
+string(REPLACE ";" " " header_text "${header_text}")  # a CMake list separator
+string(REGEX MATCHALL "\nPFRT_API [^;(]*\\(" api_decls "${header_text}")
 set(declared "")
-foreach(line IN LISTS api_lines)
-  string(REGEX REPLACE "PFRT_DEPRECATED\\([^)]*\\)" "" line "${line}")
-  if(NOT line MATCHES "(pfrt_[a-z0-9_]+)\\(")
-    message(FATAL_ERROR "check_exports: cannot read the function name in: ${line}")
+foreach(decl IN LISTS api_decls)
+  if(NOT decl MATCHES "(pfrt_[a-z0-9_]+)[ \n]*\\($")
+    message(FATAL_ERROR "check_exports: cannot read the function name in: ${decl}")
   endif()
   list(APPEND declared ${CMAKE_MATCH_1})
 endforeach()

@@ -60,7 +60,8 @@ std::vector<size_t> section_boundaries(const std::vector<uint8_t>& bytes) {
   b.add(12);  // after the file identifier
   const fb::Model* m = fb::GetSizePrefixedModel(bytes.data());
   b.table(reinterpret_cast<const flatbuffers::Table*>(m));
-  for (const flatbuffers::String* s : {m->producer(), m->producer_version(), m->source_sha256(), m->name()}) b.string(s);
+  for (const flatbuffers::String* s : {m->producer(), m->producer_version(), m->source_sha256(), m->name()})
+    b.string(s);
   const fb::Config* c = m->config();
   b.table(reinterpret_cast<const flatbuffers::Table*>(c));
   b.vector(c->merge_weights());

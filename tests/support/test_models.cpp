@@ -56,8 +56,8 @@ std::vector<float> random_floats(size_t count, uint32_t seed) {
 std::vector<convert::WriterTensor> random_tensors(const format::ModelConfig& config, uint32_t seed) {
   std::vector<convert::WriterTensor> tensors;
   for (const format::TensorSpec& spec : format::expected_tensors(config)) {
-    tensors.push_back(convert::f32_tensor(spec.name, spec.shape,
-                                          random_floats(size_t(format::element_count(spec.shape)), seed++)));
+    tensors.push_back(
+        convert::f32_tensor(spec.name, spec.shape, random_floats(size_t(format::element_count(spec.shape)), seed++)));
   }
   return tensors;
 }

@@ -59,7 +59,8 @@ TEST_CASE("args: errors name the option") {
 TEST_CASE("args: typed values are checked") {
   CHECK(parse_uint("runs", "42", 1, 100) == 42);
   CHECK_THROWS_WITH_AS(parse_uint("runs", "0", 1, 100), "option '--runs': '0' is out of range [1, 100]", UsageError);
-  CHECK_THROWS_WITH_AS(parse_uint("runs", "-3", 1, 100), "option '--runs': '-3' is not a non-negative integer", UsageError);
+  CHECK_THROWS_WITH_AS(parse_uint("runs", "-3", 1, 100), "option '--runs': '-3' is not a non-negative integer",
+                       UsageError);
   CHECK_THROWS_AS(parse_uint("runs", "", 0, 100), UsageError);
   CHECK_THROWS_AS(parse_uint("runs", "99999999999999999999999", 0, UINT64_MAX), UsageError);
   CHECK(parse_double("min-seconds", "0.25", 0, 10) == 0.25);

@@ -50,7 +50,8 @@ TEST_CASE("classify: evaluate agrees with one run per image, in batches of an od
     size_t last_progress = 0;
     pfrt::RunOptions ro;
     ro.branches = branches;
-    const EvalResult r = evaluate(session, model, set, 10, 4, ro, Preprocess{}, [&](size_t done) { last_progress = done; });
+    const EvalResult r =
+        evaluate(session, model, set, 10, 4, ro, Preprocess{}, [&](size_t done) { last_progress = done; });
     CHECK(last_progress == 10);
     CHECK(r.total == 10);
     const uint32_t used = branches ? branches : model.info().branches;

@@ -40,14 +40,17 @@ TEST_CASE("idx: parses dims and data") {
 
 TEST_CASE("idx: broken headers are named") {
   const auto short_file = std::vector<uint8_t>{0, 0, 8};
-  CHECK_THROWS_WITH_AS(parse_idx(short_file.data(), short_file.size(), "f"), "f: too short for an IDX header (3 bytes)", IdxError);
+  CHECK_THROWS_WITH_AS(parse_idx(short_file.data(), short_file.size(), "f"), "f: too short for an IDX header (3 bytes)",
+                       IdxError);
   auto magic = idx(0x08, {2}, 2);
   magic[0] = 1;
   CHECK_THROWS_WITH_AS(parse_idx(magic.data(), magic.size(), "f"), doctest::Contains("not an IDX file"), IdxError);
   const auto floats = idx(0x0D, {2}, 8);
-  CHECK_THROWS_WITH_AS(parse_idx(floats.data(), floats.size(), "f"), doctest::Contains("type 0x0d is not supported"), IdxError);
+  CHECK_THROWS_WITH_AS(parse_idx(floats.data(), floats.size(), "f"), doctest::Contains("type 0x0d is not supported"),
+                       IdxError);
   const auto wrong = idx(0x08, {2, 3}, 5);
-  CHECK_THROWS_WITH_AS(parse_idx(wrong.data(), wrong.size(), "f"), "f: header says 6 bytes of data, the file has 5", IdxError);
+  CHECK_THROWS_WITH_AS(parse_idx(wrong.data(), wrong.size(), "f"), "f: header says 6 bytes of data, the file has 5",
+                       IdxError);
   auto cut = idx(0x08, {2, 3}, 0);
   cut.resize(7);
   CHECK_THROWS_WITH_AS(parse_idx(cut.data(), cut.size(), "f"), "f: header truncated", IdxError);
@@ -70,7 +73,8 @@ TEST_CASE("idx: gzip and plain files give the same labelled set; mismatches are 
   CHECK(set.labels == std::vector<uint8_t>{0, 7, 14});
 
   const std::string two_labels = dir.write("two", idx(0x08, {2}, 2));
-  CHECK_THROWS_WITH_AS(read_labelled_images(dir.file("images.gz"), two_labels), doctest::Contains("has 3 images but"), IdxError);
+  CHECK_THROWS_WITH_AS(read_labelled_images(dir.file("images.gz"), two_labels), doctest::Contains("has 3 images but"),
+                       IdxError);
   CHECK_THROWS_WITH_AS(read_labelled_images(plain_labels, plain_labels), doctest::Contains("must have 3"), IdxError);
   CHECK_THROWS_WITH_AS(read_idx_file(dir.file("missing")), doctest::Contains("cannot open"), IdxError);
   // A corrupt gzip stream (valid header, garbage after it).

@@ -119,8 +119,8 @@ TEST_CASE("image: PNG of every colour type and depth decodes to its samples") {
   spec.transparent_index = 1;  // the second colour, {4, 5, 6}
   const Image with_alpha = decode(pfrt::test::encode_png(spec, rgb));
   CHECK(with_alpha.channels == 4);
-  CHECK(with_alpha.pixels == std::vector<uint8_t>{1, 2, 3, 255, 4, 5, 6, 0, 1, 2, 3, 255,
-                                                  7, 8, 9, 255, 4, 5, 6, 0, 1, 2, 3, 255});
+  CHECK(with_alpha.pixels ==
+        std::vector<uint8_t>{1, 2, 3, 255, 4, 5, 6, 0, 1, 2, 3, 255, 7, 8, 9, 255, 4, 5, 6, 0, 1, 2, 3, 255});
 }
 
 TEST_CASE("image: JPEG, grey and colour, baseline and progressive, decodes close to what was encoded") {
@@ -132,7 +132,8 @@ TEST_CASE("image: JPEG, grey and colour, baseline and progressive, decodes close
         CAPTURE(progressive);
         CAPTURE(subsample);
         std::vector<uint8_t> pixels(size_t(w) * h * channels);
-        for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(60 + (i / channels % w) * 2 + (i % channels) * 40);
+        for (size_t i = 0; i < pixels.size(); ++i)
+          pixels[i] = uint8_t(60 + (i / channels % w) * 2 + (i % channels) * 40);
         pfrt::test::JpegSpec spec;
         spec.width = w;
         spec.height = h;
@@ -180,8 +181,8 @@ TEST_CASE("image: bad data is refused with a clear error, huge images before all
   CHECK_THROWS_WITH_AS(decode(bytes("P5\n100000 100000\n255\n", {0, 1, 2, 3})),
                        doctest::Contains("100000x100000 pixels is over the limit"), ImageError);
   CHECK_THROWS_AS(decode(bytes("P5\n20000 1\n255\n", {0})), ImageError);
-  CHECK_THROWS_WITH_AS(decode(bytes("P5 # c\r99999999999 1\n255\n", {0})),
-                       "PGM/PPM header: the width is too large", ImageError);
+  CHECK_THROWS_WITH_AS(decode(bytes("P5 # c\r99999999999 1\n255\n", {0})), "PGM/PPM header: the width is too large",
+                       ImageError);
   CHECK_THROWS_WITH_AS(decode(bytes("P6\n1 1\n0\n", {0, 0, 0})), "PGM/PPM maximum value 0 is not in 1..65535",
                        ImageError);
   CHECK_THROWS_WITH_AS(decode(bytes("P2\n1 1\n255\n", {'0'})), doctest::Contains("plain (ASCII) PGM/PPM"), ImageError);

@@ -28,10 +28,11 @@ TEST_CASE("predictions: evaluate hands over every image's logits, in order") {
 
   std::vector<uint32_t> indices;
   std::vector<std::vector<float>> seen;
-  const EvalResult r = evaluate(session, model, set, 0, 4, pfrt::RunOptions{}, Preprocess{}, nullptr, [&](uint32_t index, const float* logits) {
-    indices.push_back(index);
-    seen.emplace_back(logits, logits + 10);
-  });
+  const EvalResult r = evaluate(session, model, set, 0, 4, pfrt::RunOptions{}, Preprocess{}, nullptr,
+                                [&](uint32_t index, const float* logits) {
+                                  indices.push_back(index);
+                                  seen.emplace_back(logits, logits + 10);
+                                });
   CHECK(r.total == 9);
   REQUIRE(indices.size() == 9);
   uint64_t correct = 0;

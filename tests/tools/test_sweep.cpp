@@ -14,8 +14,10 @@ TEST_CASE("sweep: DeiT-Tiny operation counts match a hand count") {
   // 2 x 197 x 192 x 768; classifier 192 x 1000. With class-token pooling the last block needs
   // k, v for all 197 rows (197 x 192 x 384) but q, attention, output and MLP for row 0 only.
   const uint64_t stem = 2ull * 196 * 768 * 192;
-  const uint64_t block = 2ull * 197 * 192 * 576 + 2ull * 2 * 3 * 197 * 197 * 64 + 2ull * 197 * 192 * 192 + 2ull * 2 * 197 * 192 * 768;
-  const uint64_t last = 2ull * 197 * 192 * 384 + 2ull * 192 * 192 + 2ull * 2 * 3 * 197 * 64 + 2ull * 192 * 192 + 2ull * 2 * 192 * 768;
+  const uint64_t block =
+      2ull * 197 * 192 * 576 + 2ull * 2 * 3 * 197 * 197 * 64 + 2ull * 197 * 192 * 192 + 2ull * 2 * 197 * 192 * 768;
+  const uint64_t last =
+      2ull * 197 * 192 * 384 + 2ull * 192 * 192 + 2ull * 2 * 3 * 197 * 64 + 2ull * 192 * 192 + 2ull * 2 * 192 * 768;
   const uint64_t head = 2ull * 192 * 1000;
   CHECK(stem == 57802752);
   CHECK(block == 204098304);

@@ -52,8 +52,8 @@ typedef enum pfrt_status {
   PFRT_UNSUPPORTED = 4,      /* valid, but needs a newer runtime or a feature this build lacks */
   PFRT_BACKEND_ERROR = 5,    /* the backend failed (e.g. no GPU for the cuda backend) */
   PFRT_OUT_OF_MEMORY = 6,
-  PFRT_CANCELLED = 7,        /* the run was cancelled (pfrt_session_cancel) */
-  PFRT_DEADLINE_EXCEEDED = 8,/* the run's deadline passed */
+  PFRT_CANCELLED = 7,         /* the run was cancelled (pfrt_session_cancel) */
+  PFRT_DEADLINE_EXCEEDED = 8, /* the run's deadline passed */
   PFRT_INTERNAL_ERROR = 9
 } pfrt_status;
 
@@ -100,8 +100,8 @@ typedef enum pfrt_training {
 } pfrt_training;
 
 typedef struct pfrt_model_info {
-  uint32_t struct_size;       /* sizeof(pfrt_model_info): set by pfrt_model_info_init */
-  uint32_t image_size;        /* input is channels x image_size x image_size floats */
+  uint32_t struct_size; /* sizeof(pfrt_model_info): set by pfrt_model_info_init */
+  uint32_t image_size;  /* input is channels x image_size x image_size floats */
   uint32_t channels;
   uint32_t patch_size;
   uint32_t embed_dim;
@@ -111,15 +111,15 @@ typedef struct pfrt_model_info {
   uint32_t branches;
   uint32_t blocks_per_branch;
   uint32_t classes;
-  uint32_t tokens;            /* patches + 1 (class token) */
+  uint32_t tokens; /* patches + 1 (class token) */
   pfrt_pooling pooling;
   pfrt_training training;
-  uint64_t parameters;        /* number of weights */
-  uint64_t flops;             /* operations (2 x multiply-adds) of one image through all branches:
+  uint64_t parameters;       /* number of weights */
+  uint64_t flops;            /* operations (2 x multiply-adds) of one image through all branches:
                                * what the logits need (with cls pooling, the last block of a
                                * branch needs only row 0 past its keys and values) */
-  uint64_t flops_per_branch;  /* of one branch; flops = stem_head + branches x flops_per_branch */
-  uint64_t file_size;         /* bytes of the model file (or buffer) */
+  uint64_t flops_per_branch; /* of one branch; flops = stem_head + branches x flops_per_branch */
+  uint64_t file_size;        /* bytes of the model file (or buffer) */
 } pfrt_model_info;
 
 PFRT_API void pfrt_model_info_init(pfrt_model_info* info);
@@ -169,8 +169,8 @@ PFRT_API const char* pfrt_session_get_backend(const pfrt_session* session);
 /* Runs a batch. input: batch x channels x image_size x image_size normalised floats (see
  * pfrt_model_input_mean); input_floats must be a multiple of one image. logits: batch x classes
  * floats, logits_floats must be at least that. */
-PFRT_API pfrt_status pfrt_session_run(pfrt_session* session, const float* input, size_t input_floats,
-                                      float* logits, size_t logits_floats);
+PFRT_API pfrt_status pfrt_session_run(pfrt_session* session, const float* input, size_t input_floats, float* logits,
+                                      size_t logits_floats);
 
 typedef enum pfrt_deadline_mode {
   /* The deadline passing fails the run with PFRT_DEADLINE_EXCEEDED. */
@@ -184,16 +184,16 @@ typedef enum pfrt_deadline_mode {
 } pfrt_deadline_mode;
 
 typedef struct pfrt_run_options {
-  uint32_t struct_size;      /* sizeof(pfrt_run_options): set by pfrt_run_options_init */
-  uint32_t branches;         /* run only the prefix of branches 1..branches; 0: all */
-  double budget_ms;          /* > 0: deadline this many ms after the run starts; 0: none */
-  int64_t deadline_ns;       /* > 0: absolute deadline on CLOCK_MONOTONIC (std::chrono::steady_clock), ns */
+  uint32_t struct_size; /* sizeof(pfrt_run_options): set by pfrt_run_options_init */
+  uint32_t branches;    /* run only the prefix of branches 1..branches; 0: all */
+  double budget_ms;     /* > 0: deadline this many ms after the run starts; 0: none */
+  int64_t deadline_ns;  /* > 0: absolute deadline on CLOCK_MONOTONIC (std::chrono::steady_clock), ns */
   pfrt_deadline_mode deadline_mode;
 } pfrt_run_options;
 
 typedef struct pfrt_run_result {
-  uint32_t struct_size;      /* sizeof(pfrt_run_result): set by pfrt_run_result_init */
-  uint32_t branches_used;    /* length of the prefix whose sum produced the logits */
+  uint32_t struct_size;   /* sizeof(pfrt_run_result): set by pfrt_run_result_init */
+  uint32_t branches_used; /* length of the prefix whose sum produced the logits */
   uint32_t batch;
   uint32_t deadline_reached; /* 1: a best-prefix answer cut short by the deadline */
   double elapsed_ms;         /* wall time of the run */
@@ -205,8 +205,8 @@ PFRT_API void pfrt_run_result_init(pfrt_run_result* result);
 /* pfrt_session_run with options (prefix evaluation, deadlines). options and result may be
  * NULL. Returns PFRT_CANCELLED when pfrt_session_cancel stopped it and PFRT_DEADLINE_EXCEEDED
  * when the deadline passed (see pfrt_deadline_mode); the session stays usable either way. */
-PFRT_API pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_t input_floats,
-                                         float* logits, size_t logits_floats, const pfrt_run_options* options,
+PFRT_API pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_t input_floats, float* logits,
+                                         size_t logits_floats, const pfrt_run_options* options,
                                          pfrt_run_result* result);
 
 /* Thread-safe: the run in progress on this session stops at its next check (between
@@ -215,11 +215,11 @@ PFRT_API pfrt_status pfrt_session_cancel(pfrt_session* session);
 
 /* Where the time of the session's last run went (summed over its batch). */
 typedef struct pfrt_profile {
-  uint32_t struct_size;   /* sizeof(pfrt_profile): set by pfrt_profile_init */
-  uint32_t branches;      /* entries of branch_ms filled (the model's branch count, capped) */
-  double stem_ms;         /* patch embedding */
-  double branches_ms;     /* wall time of the branch phase */
-  double head_ms;         /* merge, pooling, classifier */
+  uint32_t struct_size; /* sizeof(pfrt_profile): set by pfrt_profile_init */
+  uint32_t branches;    /* entries of branch_ms filled (the model's branch count, capped) */
+  double stem_ms;       /* patch embedding */
+  double branches_ms;   /* wall time of the branch phase */
+  double head_ms;       /* merge, pooling, classifier */
   double longest_branch_ms;
 } pfrt_profile;
 
@@ -246,18 +246,16 @@ PFRT_API pfrt_status pfrt_model_normalize_u8(const pfrt_model* model, const uint
 /* ---- earlier names ---------------------------------------------------------------------- */
 
 /* The names of pfrt 0.1, kept for the programs built with them (same behaviour). */
-PFRT_API PFRT_DEPRECATED("pfrt_model_get_label") const char* pfrt_model_label(const pfrt_model* model,
-                                                                             uint32_t class_index);
+PFRT_API PFRT_DEPRECATED("pfrt_model_get_label") const
+    char* pfrt_model_label(const pfrt_model* model, uint32_t class_index);
 PFRT_API PFRT_DEPRECATED("pfrt_model_get_name") const char* pfrt_model_name(const pfrt_model* model);
-PFRT_API PFRT_DEPRECATED("pfrt_model_get_metadata") const char* pfrt_model_metadata(const pfrt_model* model,
-                                                                                   const char* key);
+PFRT_API PFRT_DEPRECATED("pfrt_model_get_metadata") const
+    char* pfrt_model_metadata(const pfrt_model* model, const char* key);
 PFRT_API PFRT_DEPRECATED("pfrt_model_get_input_mean") const float* pfrt_model_input_mean(const pfrt_model* model);
 PFRT_API PFRT_DEPRECATED("pfrt_model_get_input_std") const float* pfrt_model_input_std(const pfrt_model* model);
 PFRT_API PFRT_DEPRECATED("pfrt_session_get_backend") const char* pfrt_session_backend(const pfrt_session* session);
-PFRT_API PFRT_DEPRECATED("pfrt_session_get_profile") pfrt_status pfrt_session_profile(const pfrt_session* session,
-                                                                                     pfrt_profile* profile,
-                                                                                     double* branch_ms,
-                                                                                     size_t branch_capacity);
+PFRT_API PFRT_DEPRECATED("pfrt_session_get_profile") pfrt_status
+    pfrt_session_profile(const pfrt_session* session, pfrt_profile* profile, double* branch_ms, size_t branch_capacity);
 PFRT_API PFRT_DEPRECATED("pfrt_session_get_threads") uint32_t pfrt_session_threads(const pfrt_session* session);
 
 #ifdef __cplusplus

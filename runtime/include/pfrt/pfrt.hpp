@@ -87,17 +87,17 @@ class Model {
 };
 
 struct SessionOptions {
-  std::string backend;        // "cpu", "reference", "cuda"; empty: "cpu", the default (never another in its place)
-  int32_t threads = 0;        // 0: every online core
-  uint64_t affinity_mask = 0; // bit i pins a worker to CPU i
-  int32_t spin_us = -1;       // idle workers spin this long before sleeping; -1: the default, 0: never
+  std::string backend;         // "cpu", "reference", "cuda"; empty: "cpu", the default (never another in its place)
+  int32_t threads = 0;         // 0: every online core
+  uint64_t affinity_mask = 0;  // bit i pins a worker to CPU i
+  int32_t spin_us = -1;        // idle workers spin this long before sleeping; -1: the default, 0: never
 };
 
 struct RunOptions {
-  uint32_t branches = 0;      // prefix 1..branches; 0: all
-  double budget_ms = 0.0;     // > 0: deadline this long after the run starts
+  uint32_t branches = 0;                             // prefix 1..branches; 0: all
+  double budget_ms = 0.0;                            // > 0: deadline this long after the run starts
   std::chrono::steady_clock::time_point deadline{};  // non-zero: absolute deadline
-  bool best_prefix = false;   // on the deadline, answer with the longest finished prefix
+  bool best_prefix = false;                          // on the deadline, answer with the longest finished prefix
 };
 
 struct RunResult {

@@ -23,8 +23,8 @@ inline constexpr uint32_t kDefaultSpinUs = 50;
 inline constexpr uint32_t kMaxSpinUs = 1000000;
 
 struct BackendOptions {
-  uint32_t threads = 1;        // resolved: never 0
-  uint64_t affinity_mask = 0;  // 0: no pinning
+  uint32_t threads = 1;               // resolved: never 0
+  uint64_t affinity_mask = 0;         // 0: no pinning
   uint32_t spin_us = kDefaultSpinUs;  // resolved
 };
 
@@ -56,8 +56,8 @@ struct RunControl {
 struct RunRequest {
   const float* input = nullptr;  // batch x C x S x S, normalised
   size_t batch = 0;
-  uint32_t branches = 0;         // prefix length asked for, 1..B
-  float* logits = nullptr;       // batch x K
+  uint32_t branches = 0;    // prefix length asked for, 1..B
+  float* logits = nullptr;  // batch x K
 };
 
 // Where the time of the last run went, summed over the batch. branch_ms is sized to the
@@ -68,9 +68,9 @@ struct RunRequest {
 inline constexpr size_t kProfiledStageKinds = 9;
 struct RunProfile {
   double stem_ms = 0.0;
-  double branches_ms = 0.0;      // wall time of the branch phase (all branches, concurrent or not)
-  double head_ms = 0.0;          // merge + pooling + head
-  std::vector<double> branch_ms; // per branch: its own duration
+  double branches_ms = 0.0;       // wall time of the branch phase (all branches, concurrent or not)
+  double head_ms = 0.0;           // merge + pooling + head
+  std::vector<double> branch_ms;  // per branch: its own duration
   std::array<double, kProfiledStageKinds> stage_ms{};
   std::array<uint64_t, kProfiledStageKinds> stage_flops{};
 };

@@ -11,12 +11,11 @@ namespace pfrt::core {
 
 const std::vector<const Backend*>& builtin_backends() {
   // cpu first: the default; cuda and reference are chosen by name.
-  static const std::vector<const Backend*> backends = {
-      &cpu::cpu_backend(),
+  static const std::vector<const Backend*> backends = {&cpu::cpu_backend(),
 #ifdef PFRT_HAVE_CUDA
-      &cuda_backend(),
+                                                       &cuda_backend(),
 #endif
-      &reference_backend()};
+                                                       &reference_backend()};
   return backends;
 }
 

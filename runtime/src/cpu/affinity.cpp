@@ -43,9 +43,9 @@ cpu_set_t usable_cpus(uint64_t mask) {
     if (((mask >> cpu) & 1u) && CPU_ISSET(cpu, &allowed)) CPU_SET(cpu, &usable);
   }
   if (CPU_COUNT(&usable) == 0) {
-    core::fail(PFRT_INVALID_ARGUMENT, "affinity_mask " + describe_mask(mask) +
-                                          " names no online CPU this process may use (usable CPUs: " +
-                                          cpu_list(allowed) + ")");
+    core::fail(PFRT_INVALID_ARGUMENT,
+               "affinity_mask " + describe_mask(mask) +
+                   " names no online CPU this process may use (usable CPUs: " + cpu_list(allowed) + ")");
   }
   return usable;
 }

@@ -41,8 +41,8 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
   packed_ = shared_packed_model(model_, plan_.linears());
   slots_.resize(plan_.slots());
   for (uint32_t s = 0; s < plan_.slots(); ++s) {
-    slots_[s].team = std::make_unique<WorkerTeam>(plan_.threads().slot_threads[s] - 1, options_.spin_us,
-                                                  pin_ ? &cpus_ : nullptr);
+    slots_[s].team =
+        std::make_unique<WorkerTeam>(plan_.threads().slot_threads[s] - 1, options_.spin_us, pin_ ? &cpus_ : nullptr);
   }
   runner_ = std::make_unique<SlotRunner>(plan_.slots(), pin_, cpus_);
   finished_.assign(model_->config().branches, 0);

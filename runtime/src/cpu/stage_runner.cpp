@@ -41,7 +41,7 @@ struct AttentionWork {
   size_t blocks, rows_per_block;  // queries split into `blocks` blocks of rows_per_block rows
   float* keys;                    // keys_floats per (image, head)
   size_t keys_floats;
-  float* scores;                  // scores_floats per work item
+  float* scores;  // scores_floats per work item
   size_t scores_floats;
 };
 
@@ -97,8 +97,8 @@ void StageRunner::linear(const Stage& s, const plan::Memory& memory, uint32_t br
     epilogue.activation = activation;
     epilogue.residual = residual != nullptr ? residual + item.row_begin * rs : nullptr;
     epilogue.residual_stride = rs;
-    layer.run(item.row_end - item.row_begin, x + item.row_begin * xs, xs, y + item.row_begin * ys, ys,
-              item.panel_begin, item.panel_end, epilogue);
+    layer.run(item.row_end - item.row_begin, x + item.row_begin * xs, xs, y + item.row_begin * ys, ys, item.panel_begin,
+              item.panel_end, epilogue);
   });
 }
 
@@ -170,12 +170,9 @@ void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint
                       WorkerTeam& team) const {
   const ModelConfig& c = model_.config();
   switch (s.op) {
-    case Op::kLinear:
-      return linear(s, memory, branch, 0, n * s.in.rows, team);
-    case Op::kLayerNorm:
-      return layer_norm(s, memory, n, branch, team);
-    case Op::kAttention:
-      return attention(s, memory, n, branch, team);
+    case Op::kLinear: return linear(s, memory, branch, 0, n * s.in.rows, team);
+    case Op::kLayerNorm: return layer_norm(s, memory, n, branch, team);
+    case Op::kAttention: return attention(s, memory, n, branch, team);
     case Op::kAdd: {
       const float* a = plan::locate(plan_, memory, s.in, branch);
       const float* b = plan::locate(plan_, memory, s.aux, branch);
@@ -205,11 +202,9 @@ void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint
       return;
     }
     case Op::kGatherPatches:
-    case Op::kAssembleTokens:
-      break;  // the stem's, run by run_stem
+    case Op::kAssembleTokens: break;  // the stem's, run by run_stem
   }
-  core::fail(PFRT_INTERNAL_ERROR, std::string("cpu backend: stage '") + plan::to_string(s.op) +
-                                      "' outside the stem");
+  core::fail(PFRT_INTERNAL_ERROR, std::string("cpu backend: stage '") + plan::to_string(s.op) + "' outside the stem");
 }
 
 void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, size_t count, bool class_rows,

@@ -60,7 +60,8 @@ class WorkerTeam {
 
   template <class F>
   void for_each(size_t items, const F& f) {
-    run(items, [](void* c, size_t i) { (*static_cast<const F*>(c))(i); }, const_cast<F*>(&f));
+    run(
+        items, [](void* c, size_t i) { (*static_cast<const F*>(c))(i); }, const_cast<F*>(&f));
   }
 
   // Tells the helpers to sleep now rather than spin out their budget (the end of a run).
@@ -73,7 +74,7 @@ class WorkerTeam {
   static constexpr size_t kMaxRegionItems = kClosed - 1;
 
   void run_region(uint32_t items, Task task, void* context);
-  void leader_wait();             // returns once remaining_ == 0 (spin, then sleep)
+  void leader_wait();  // returns once remaining_ == 0 (spin, then sleep)
   void helper_loop(uint32_t index);
   void work();                    // a helper claims and runs items until none is left
   void idle_wait(uint32_t seen);  // a helper returns once published_ != seen (spin, then sleep)
@@ -101,7 +102,7 @@ class WorkerTeam {
   std::atomic<uint32_t> leader_asleep_{0};
 
   uint32_t spin_us_;
-  uint32_t epoch_ = 0;  // the leader's copy of the current epoch
+  uint32_t epoch_ = 0;    // the leader's copy of the current epoch
   bool stalled_ = false;  // the leader's: see take_stall()
   bool pinned_;
   cpu_set_t pin_;

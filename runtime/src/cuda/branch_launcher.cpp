@@ -4,7 +4,8 @@
 
 namespace pfrt::cuda {
 
-LaunchOutcome launch_branches(BranchQueue& queue, uint32_t branches, uint32_t streams, const core::RunControl& control) {
+LaunchOutcome launch_branches(BranchQueue& queue, uint32_t branches, uint32_t streams,
+                              const core::RunControl& control) {
   LaunchOutcome out;
   const auto finished = [&](uint32_t b) { return queue.finished(b); };
   for (;;) {

@@ -19,9 +19,9 @@ namespace pfrt::cuda {
 class BranchQueue {
  public:
   virtual ~BranchQueue() = default;
-  virtual void launch(uint32_t branch) = 0;      // enqueue the branch on its stream
-  virtual bool finished(uint32_t branch) = 0;    // a launched branch has completed on the GPU
-  virtual void pause() = 0;                      // wait a little before looking again
+  virtual void launch(uint32_t branch) = 0;    // enqueue the branch on its stream
+  virtual bool finished(uint32_t branch) = 0;  // a launched branch has completed on the GPU
+  virtual void pause() = 0;                    // wait a little before looking again
 };
 
 struct LaunchOutcome {

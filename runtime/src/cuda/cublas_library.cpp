@@ -36,8 +36,9 @@ Loaded load() {
   void* handle = ::dlopen(cublas_library_name(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    loaded.error = std::string("cannot load ") + cublas_library_name() + ": " + (why ? why : "unknown error") +
-                   " (install cuBLAS of CUDA " PFRT_STRINGIFY(CUBLAS_VER_MAJOR) " or add its folder to LD_LIBRARY_PATH)";
+    loaded.error =
+        std::string("cannot load ") + cublas_library_name() + ": " + (why ? why : "unknown error") +
+        " (install cuBLAS of CUDA " PFRT_STRINGIFY(CUBLAS_VER_MAJOR) " or add its folder to LD_LIBRARY_PATH)";
     return loaded;
   }
   CublasLibrary& f = loaded.functions;

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "cuda/cuda_plan.hpp"
+#include "cuda/cuda_session.hpp"
 #include "cuda/device_scope.hpp"
 #include "cuda/kernels.hpp"
 #include "error.hpp"
-#include "cuda/cuda_session.hpp"
 
 #ifndef PFRT_CUDA_ARCHITECTURES
 #define PFRT_CUDA_ARCHITECTURES "unknown"

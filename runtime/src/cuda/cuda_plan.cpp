@@ -67,8 +67,8 @@ size_t blas_workspace_bytes(int compute_major) { return (compute_major >= 9 ? si
 
 size_t max_batch(const format::ModelConfig& c) {
   // The largest GEMM row count is batch x T; the widest row is the MLP's or the QKV's.
-  const size_t widest = std::max({size_t{c.mlp_dim}, 3 * size_t{c.inner_dim()}, size_t{c.embed_dim},
-                                  size_t{c.patch_dim()}, size_t{c.classes}});
+  const size_t widest = std::max(
+      {size_t{c.mlp_dim}, 3 * size_t{c.inner_dim()}, size_t{c.embed_dim}, size_t{c.patch_dim()}, size_t{c.classes}});
   // The attention grid's z dimension is the batch (at most 65535 blocks).
   return std::min<size_t>(65535, size_t{INT_MAX} / (size_t{c.tokens()} * widest));
 }

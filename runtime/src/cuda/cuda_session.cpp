@@ -36,8 +36,7 @@ struct CudaSession::BranchStream {
 };
 
 CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSessionOptions& options)
-    : model_(std::move(model)), device_(options.device), max_streams_(options.max_streams),
-      book_(options.graph_slots) {
+    : model_(std::move(model)), device_(options.device), max_streams_(options.max_streams), book_(options.graph_slots) {
   const ModelConfig& c = model_->config();
   if (std::string why = unsupported_reason(c); !why.empty()) core::fail(PFRT_UNSUPPORTED, "cuda: " + why);
   const ScopedDevice on_device(device_);
@@ -108,8 +107,8 @@ std::string CudaSession::describe() const {
   return "cuda: " + device_name_ + " (sm_" + std::to_string(compute_major_) + std::to_string(compute_minor_) +
          (integrated_ ? ", integrated" : ", discrete") + (mapped_ ? ", mapped host input/output" : ", pinned staging") +
          "), " + std::to_string(streams_.size()) + " branch streams for " + std::to_string(c.branches) +
-         " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up, kernels for " +
-         PFRT_CUDA_ARCHITECTURES + "; " + plan_.describe();
+         " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up, kernels for " + PFRT_CUDA_ARCHITECTURES +
+         "; " + plan_.describe();
 }
 
 cudaStream_t CudaSession::branch_stream(uint32_t branch) const {
@@ -158,8 +157,8 @@ void CudaSession::record_timing(const Event& event, cudaStream_t stream) {
         "cudaEventRecord(profile)");
 }
 
-void CudaSession::enqueue_stage(const plan::Stage& s, const plan::Memory& m, size_t n, uint32_t branch,
-                                uint32_t prefix, cudaStream_t stream, cublasHandle_t blas) {
+void CudaSession::enqueue_stage(const plan::Stage& s, const plan::Memory& m, size_t n, uint32_t branch, uint32_t prefix,
+                                cudaStream_t stream, cublasHandle_t blas) {
   const ModelConfig& c = model_->config();
   const core::ModelWeights& w = weights_->get();
   const float* in = plan::locate(plan_, m, s.in, branch);
@@ -188,9 +187,9 @@ void CudaSession::enqueue_stage(const plan::Stage& s, const plan::Memory& m, siz
                           c.layernorm_eps, out, stream);
       break;
     case plan::Op::kAttention: {
-      const kernels::AttentionOperands o{in,  s.in.row_stride,  s.in.image_stride,  aux,  aux + c.inner_dim(),
-                                         s.aux.row_stride,  s.aux.image_stride,  out,  s.out.row_stride,
-                                         s.out.image_stride};
+      const kernels::AttentionOperands o{
+          in,  s.in.row_stride,  s.in.image_stride, aux, aux + c.inner_dim(), s.aux.row_stride, s.aux.image_stride,
+          out, s.out.row_stride, s.out.image_stride};
       kernels::attention(o, n, s.in.rows, s.aux.rows, c.heads, c.head_dim, stream);
       break;
     }
@@ -310,9 +309,7 @@ RunStatus CudaSession::run_whole(const core::RunRequest& r, const core::RunContr
       enqueue_run(r.batch, r.branches);
       ++counters_.eager_runs;
       break;
-    case GraphBook::Step::kCapture:
-      try {
-        capture(d.slot, r.batch, r.branches);
+    case GraphBook::Step::kCapture: try { capture(d.slot, r.batch, r.branches);
       } catch (const core::Error&) {
         // A capture can fail for reasons outside this session (another library synchronising
         // the device): the key warms up again next time, and this run goes eagerly.
@@ -390,7 +387,8 @@ RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunCo
 
   StepwiseQueue queue(*this, r.batch);
   const LaunchOutcome out = launch_branches(queue, r.branches, uint32_t(streams_.size()), control);
-  const uint32_t used = plan::settle(out.stopped, out.prefix, r.branches, control.best_prefix_on_deadline).branches_used;
+  const uint32_t used =
+      plan::settle(out.stopped, out.prefix, r.branches, control.best_prefix_on_deadline).branches_used;
   if (out.prefix == out.launched) {  // nothing left running on the branch streams
     for (const auto& s : streams_) s->in_flight = false;
   }
@@ -432,8 +430,9 @@ void CudaSession::fill_profile(core::RunProfile& profile, uint32_t branches, boo
 RunStatus CudaSession::run(const core::RunRequest& r, const core::RunControl& control, core::RunProfile& profile) {
   const ModelConfig& c = model_->config();
   if (r.batch > max_batch_) {
-    core::fail(PFRT_INVALID_ARGUMENT, "batch of " + std::to_string(r.batch) + " images: the cuda backend runs at most " +
-                                          std::to_string(max_batch_) + " at once for this model");
+    core::fail(PFRT_INVALID_ARGUMENT, "batch of " + std::to_string(r.batch) +
+                                          " images: the cuda backend runs at most " + std::to_string(max_batch_) +
+                                          " at once for this model");
   }
   const ScopedDevice on_device(device_);
   (void)cudaGetLastError();  // an error left on this thread by an earlier call is not this run's

@@ -54,10 +54,10 @@ class CudaSession final : public core::BackendSession {
 
   // How runs went so far (tests check graph capture and re-capture with these).
   struct Counters {
-    uint64_t eager_runs = 0;      // warm-ups and branch-by-branch runs
+    uint64_t eager_runs = 0;  // warm-ups and branch-by-branch runs
     uint64_t graph_captures = 0;
     uint64_t graph_replays = 0;
-    uint64_t reallocations = 0;   // buffers grown for a larger batch
+    uint64_t reallocations = 0;     // buffers grown for a larger batch
     uint64_t capture_failures = 0;  // captures that failed (those runs went eagerly)
   };
   // Test hooks (white-box tests only).

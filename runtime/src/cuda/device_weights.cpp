@@ -84,7 +84,7 @@ DeviceWeights::DeviceWeights(const core::Model& model) {
 }
 
 std::shared_ptr<const DeviceWeights> shared_device_weights(const std::shared_ptr<const core::Model>& model,
-                                                          int device) {
+                                                           int device) {
   // Keyed by the model's address: a session holds both its model and these weights, so while
   // an entry is alive its model is too and the address cannot be reused by another model.
   static core::SharedCache<std::pair<const core::Model*, int>, const DeviceWeights> cache;

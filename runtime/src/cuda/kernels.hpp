@@ -14,8 +14,8 @@ namespace pfrt::cuda::kernels {
 // kernels_elementwise.cu
 
 // images [batch, C, S, S] -> patches [batch * N, P*P*C] in the stem's order (channel fastest).
-void gather_patches(const float* images, size_t batch, size_t channels, size_t image_size, size_t patch,
-                    float* patches, cudaStream_t stream);
+void gather_patches(const float* images, size_t batch, size_t channels, size_t image_size, size_t patch, float* patches,
+                    cudaStream_t stream);
 // x0[b] = [cls + pos[0]; projected[b] (+ bias) + pos[1..]], x0: [batch, T, D]; bias may be null.
 void assemble_tokens(const float* projected, const float* bias, const float* cls, const float* pos, size_t batch,
                      size_t tokens, size_t dim, float* x0, cudaStream_t stream);

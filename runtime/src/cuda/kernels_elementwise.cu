@@ -85,12 +85,12 @@ cudaError_t probe() {
   return cudaFuncGetAttributes(&attributes, add_rows_kernel);
 }
 
-void gather_patches(const float* images, size_t batch, size_t channels, size_t image_size, size_t patch,
-                    float* patches, cudaStream_t stream) {
+void gather_patches(const float* images, size_t batch, size_t channels, size_t image_size, size_t patch, float* patches,
+                    cudaStream_t stream) {
   const size_t grid = image_size / patch;  // pixels past the last whole patch are not used
   const size_t count = batch * grid * grid * patch * patch * channels;
   gather_patches_kernel<<<blocks_for(count), kThreads, 0, stream>>>(images, count, channels, image_size, patch,
-                                                                      patches);
+                                                                    patches);
   check_launch("gather_patches kernel");
 }
 
@@ -106,8 +106,7 @@ void linear_epilogue(float* y, size_t y_stride, size_t rows, size_t cols, const 
   const size_t n = rows * cols;
   if (n == 0 || (bias == nullptr && !gelu && residual == nullptr)) return;
   linear_epilogue_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, y_stride, n, cols, bias, gelu,
-                                                                   form == format::Gelu::kErf, residual,
-                                                                   residual_stride);
+                                                                 form == format::Gelu::kErf, residual, residual_stride);
   check_launch("linear_epilogue kernel");
 }
 

@@ -31,8 +31,7 @@ std::string check_range(const char* field, uint64_t value, uint64_t max) {
   return {};
 }
 
-std::string check_per_channel(const char* field, const std::vector<float>& values, uint32_t channels,
-                              bool positive) {
+std::string check_per_channel(const char* field, const std::vector<float>& values, uint32_t channels, bool positive) {
   if (values.size() != channels) {
     return "config field '" + std::string(field) + "' has " + std::to_string(values.size()) +
            " value(s); the model has " + std::to_string(channels) + " channel(s)";
@@ -222,9 +221,9 @@ OperationCount operation_count(const ModelConfig& c) {
   // A block whose `queries` rows (of t) go on past the keys and values.
   const auto block = [&](uint64_t queries) {
     uint64_t ops = 2 * t * d * 2 * inner + 2 * queries * d * inner;  // k, v of every row; q
-    ops += 2 * 2 * queries * t * inner;                                // QK^T and AV over all heads
+    ops += 2 * 2 * queries * t * inner;                              // QK^T and AV over all heads
     if (c.project_out()) ops += 2 * queries * inner * d;
-    return ops + 2 * 2 * queries * d * m;                              // both MLP layers
+    return ops + 2 * 2 * queries * d * m;  // both MLP layers
   };
   // With class-token pooling only row 0 of the last block's output is read.
   const uint64_t last_queries = c.pooling == Pooling::kCls ? 1 : t;

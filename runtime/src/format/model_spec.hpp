@@ -63,7 +63,7 @@ struct Limits {
   static constexpr uint32_t kMaxImageSize = 4096;
   static constexpr uint32_t kMaxChannels = 64;
   static constexpr uint32_t kMaxTokens = 16385;
-  static constexpr uint32_t kMaxWidth = 16384;      // embed, inner and MLP widths
+  static constexpr uint32_t kMaxWidth = 16384;  // embed, inner and MLP widths
   static constexpr uint32_t kMaxHeads = 1024;
   static constexpr uint32_t kMaxBranches = 1024;
   static constexpr uint32_t kMaxBlocksPerBranch = 1024;
@@ -76,13 +76,28 @@ std::string validate(const ModelConfig& config);
 
 // The tensors of one block, in a fixed order; names follow the authors' state_dict keys.
 enum class BlockTensor : uint8_t {
-  kAttnNormWeight, kAttnNormBias, kQkvWeight, kOutWeight, kOutBias,
-  kMlpNormWeight, kMlpNormBias, kFc1Weight, kFc1Bias, kFc2Weight, kFc2Bias,
+  kAttnNormWeight,
+  kAttnNormBias,
+  kQkvWeight,
+  kOutWeight,
+  kOutBias,
+  kMlpNormWeight,
+  kMlpNormBias,
+  kFc1Weight,
+  kFc1Bias,
+  kFc2Weight,
+  kFc2Bias,
   kCount
 };
 enum class GlobalTensor : uint8_t {
-  kPatchWeight, kPatchBias, kClsToken, kPosEmbedding,
-  kHeadNormWeight, kHeadNormBias, kHeadWeight, kHeadBias,
+  kPatchWeight,
+  kPatchBias,
+  kClsToken,
+  kPosEmbedding,
+  kHeadNormWeight,
+  kHeadNormBias,
+  kHeadWeight,
+  kHeadBias,
   kCount
 };
 
@@ -117,7 +132,7 @@ struct OperationCount {
 };
 OperationCount operation_count(const ModelConfig& config);
 
-uint64_t element_count(const std::vector<int64_t>& shape);  // 0 for a negative dim
-std::string shape_string(const std::vector<int64_t>& shape);   // "[192, 64]"
+uint64_t element_count(const std::vector<int64_t>& shape);    // 0 for a negative dim
+std::string shape_string(const std::vector<int64_t>& shape);  // "[192, 64]"
 
 }  // namespace pfrt::format

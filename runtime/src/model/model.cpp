@@ -50,7 +50,8 @@ ModelWeights bind_weights(const format::ModelConfig& c, const std::map<std::stri
 
 }  // namespace
 
-Model::Model(std::unique_ptr<FileBytes> bytes, std::string origin) : bytes_(std::move(bytes)), origin_(std::move(origin)) {
+Model::Model(std::unique_ptr<FileBytes> bytes, std::string origin)
+    : bytes_(std::move(bytes)), origin_(std::move(origin)) {
   ModelContents contents = read_model(bytes_->data(), bytes_->size(), origin_);
   config_ = std::move(contents.config);
   name_ = std::move(contents.name);

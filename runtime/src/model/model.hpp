@@ -29,15 +29,15 @@ struct BlockWeights {
 };
 
 struct ModelWeights {
-  const float* patch_weight;   // [D, P*P*C]
-  const float* patch_bias;     // [D]
-  const float* cls_token;      // [D]
-  const float* pos_embedding;  // [T, D]
+  const float* patch_weight;                        // [D, P*P*C]
+  const float* patch_bias;                          // [D]
+  const float* cls_token;                           // [D]
+  const float* pos_embedding;                       // [T, D]
   std::vector<std::vector<BlockWeights>> branches;  // [branch][block]
   const float* head_norm_weight;
   const float* head_norm_bias;
-  const float* head_weight;    // [K, D]
-  const float* head_bias;      // [K]
+  const float* head_weight;  // [K, D]
+  const float* head_bias;    // [K]
 };
 
 class Model {

@@ -147,7 +147,8 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
   std::map<std::string, const fb::Tensor*> by_name;
   if (model.tensors()) {
     for (const fb::Tensor* t : *model.tensors()) {
-      if (!by_name.emplace(t->name()->str(), t).second) invalid(origin, "tensor '" + t->name()->str() + "' appears twice");
+      if (!by_name.emplace(t->name()->str(), t).second)
+        invalid(origin, "tensor '" + t->name()->str() + "' appears twice");
     }
   }
   std::map<std::string, const float*> tensors;
@@ -168,8 +169,8 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
       invalid(origin, "corrupt: the shape of tensor '" + spec.name + "' is not " + std::to_string(sizeof(int64_t)) +
                           "-byte aligned");
     }
-    const std::vector<int64_t> shape = t.shape() ? std::vector<int64_t>(t.shape()->begin(), t.shape()->end())
-                                                 : std::vector<int64_t>{};
+    const std::vector<int64_t> shape =
+        t.shape() ? std::vector<int64_t>(t.shape()->begin(), t.shape()->end()) : std::vector<int64_t>{};
     if (shape != spec.shape) {
       invalid(origin, "tensor '" + spec.name + "' has shape " + format::shape_string(shape) + ", the config needs " +
                           format::shape_string(spec.shape));
@@ -193,7 +194,9 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
       float v;
       std::memcpy(&v, begin + i * sizeof(float), sizeof(float));
       invalid(origin, "tensor '" + spec.name + "' element " + std::to_string(i) + " is " +
-                          (std::isnan(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity") +
+                          (std::isnan(v) ? "NaN"
+                           : v > 0       ? "+infinity"
+                                         : "-infinity") +
                           ": weights must be finite (corrupt file or diverged training?)");
     }
     ranges.emplace_back(begin, begin + actual_bytes);
@@ -209,8 +212,8 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i].first < ranges[i - 1].second) {
-      invalid(origin, "corrupt: the data of two tensors overlap at file offset " +
-                          std::to_string(ranges[i].first - base));
+      invalid(origin,
+              "corrupt: the data of two tensors overlap at file offset " + std::to_string(ranges[i].first - base));
     }
   }
   return tensors;

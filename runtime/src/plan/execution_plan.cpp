@@ -64,9 +64,13 @@ StageKind branch_kind(const Stage& s, const std::vector<LinearLayer>& linears) {
 // Writes the stages of a plan and the buffers they use.
 class Builder {
  public:
-  Builder(const ModelConfig& c, const PlanOptions& options, uint32_t slot_threads,
-          std::vector<Buffer>& buffers, std::vector<LinearLayer>& linears)
-      : c_(c), options_(options), slot_threads_(slot_threads), n_(options.batch), buffers_(buffers),
+  Builder(const ModelConfig& c, const PlanOptions& options, uint32_t slot_threads, std::vector<Buffer>& buffers,
+          std::vector<LinearLayer>& linears)
+      : c_(c),
+        options_(options),
+        slot_threads_(slot_threads),
+        n_(options.batch),
+        buffers_(buffers),
         linears_(linears) {}
 
   BufferId buffer(const std::string& name, Arena arena, size_t floats) {
@@ -214,19 +218,19 @@ class Builder {
       if (class_row) {
         // Keys and values of every row (weight rows [inner, 3 inner)), the query of row 0.
         const View kv = fresh(block + " keys and values", Arena::kSlot, t, 2 * inner);
-        const uint32_t kv_layer = linear(block + " kv", WeightRef::of(j, BlockTensor::kQkvWeight), inner, d,
-                                         2 * inner, {});
+        const uint32_t kv_layer =
+            linear(block + " kv", WeightRef::of(j, BlockTensor::kQkvWeight), inner, d, 2 * inner, {});
         stages.push_back(linear_stage(kv_layer, linears_[kv_layer], a, kv));
         const View q = fresh(block + " class-row query", Arena::kSlot, 1, inner);
-        const uint32_t q_layer = linear(block + " class-row q", WeightRef::of(j, BlockTensor::kQkvWeight), 0, d,
-                                        inner, {});
+        const uint32_t q_layer =
+            linear(block + " class-row q", WeightRef::of(j, BlockTensor::kQkvWeight), 0, d, inner, {});
         stages.push_back(linear_stage(q_layer, linears_[q_layer], first_row(a), q));
         attended = fresh(block + " attention", Arena::kSlot, 1, inner);
         stages.push_back(attention(block + " attention", q, columns(kv, 0, inner), attended));
       } else {
         const View qkv = fresh(block + " qkv", Arena::kSlot, t, 3 * inner);
-        const uint32_t qkv_layer = linear(block + " qkv", WeightRef::of(j, BlockTensor::kQkvWeight), 0, d,
-                                          3 * inner, {});
+        const uint32_t qkv_layer =
+            linear(block + " qkv", WeightRef::of(j, BlockTensor::kQkvWeight), 0, d, 3 * inner, {});
         stages.push_back(linear_stage(qkv_layer, linears_[qkv_layer], a, qkv));
         attended = fresh(block + " attention", Arena::kSlot, t, inner);
         stages.push_back(attention(block + " attention", columns(qkv, 0, inner), columns(qkv, inner, inner), attended));
@@ -361,8 +365,8 @@ ExecutionPlan::ExecutionPlan(const ModelConfig& config, const PlanOptions& optio
   Builder b(config_, o, threads_.most_slot_threads(), buffers_, linears_);
   View x0;
   b.stem(stem_, x0);
-  View pooled = Builder::dense(b.buffer("pooled", Arena::kSession, size_t{config_.branches} * batch_ * config_.embed_dim),
-                               1, config_.embed_dim);
+  View pooled = Builder::dense(
+      b.buffer("pooled", Arena::kSession, size_t{config_.branches} * batch_ * config_.embed_dim), 1, config_.embed_dim);
   pooled.branch_stride = batch_ * config_.embed_dim;
   b.branch(branch_, x0, pooled);
   b.head(head_, pooled);
@@ -379,7 +383,8 @@ ExecutionPlan::ExecutionPlan(const ModelConfig& config, const PlanOptions& optio
   const uint32_t branch_phase = uint32_t(session_steps.size());
   session_steps.emplace_back();
   for (const Stage& s : head_) session_steps.push_back({&s});
-  session_floats_ = place(buffers_, Arena::kSession, session_steps, {{x0.buffer, branch_phase}, {pooled.buffer, branch_phase}});
+  session_floats_ =
+      place(buffers_, Arena::kSession, session_steps, {{x0.buffer, branch_phase}, {pooled.buffer, branch_phase}});
 
   std::vector<std::vector<const Stage*>> slot_steps;
   for (const Stage& s : branch_) slot_steps.push_back({&s});

@@ -35,7 +35,7 @@ enum class Arena : uint8_t { kInput, kLogits, kSession, kSlot };
 using BufferId = uint32_t;
 
 struct Buffer {
-  std::string name;   // "x0", "qkv", ... (messages, tests, describe)
+  std::string name;  // "x0", "qkv", ... (messages, tests, describe)
   Arena arena;
   size_t floats = 0;  // for the plan's batch capacity
   size_t offset = 0;  // floats from its arena's start (0 for kInput and kLogits)
@@ -63,14 +63,14 @@ struct View {
 };
 
 enum class Op : uint8_t {
-  kGatherPatches,  // out (N rows of P*P*C per image) = the patches of the input image
-  kLinear,         // out = act(in W^T + b) + aux (aux: residual, optional)
-  kAssembleTokens, // out (T rows) = [cls + pos[0]; in + pos[1..T)]
-  kLayerNorm,      // out = LN(in) with gamma, beta
-  kAttention,      // out = softmax(q k^T / sqrt(d_h)) v per head; q = in, k = aux, v = aux + inner
-  kAdd,            // out = in + aux
-  kMeanRows,       // out (1 row) = mean of the rows of in
-  kMerge,          // out = sum over branches b < k (the run's prefix) of w_b * in[b]
+  kGatherPatches,   // out (N rows of P*P*C per image) = the patches of the input image
+  kLinear,          // out = act(in W^T + b) + aux (aux: residual, optional)
+  kAssembleTokens,  // out (T rows) = [cls + pos[0]; in + pos[1..T)]
+  kLayerNorm,       // out = LN(in) with gamma, beta
+  kAttention,       // out = softmax(q k^T / sqrt(d_h)) v per head; q = in, k = aux, v = aux + inner
+  kAdd,             // out = in + aux
+  kMeanRows,        // out (1 row) = mean of the rows of in
+  kMerge,           // out = sum over branches b < k (the run's prefix) of w_b * in[b]
 };
 const char* to_string(Op op);
 
@@ -99,7 +99,7 @@ struct LinearLayer {
   WeightRef weight;
   uint32_t first_row = 0;
   uint32_t in = 0, out = 0;
-  WeightRef bias;    // kNone: no bias
+  WeightRef bias;  // kNone: no bias
 };
 
 struct Stage {
@@ -107,13 +107,13 @@ struct Stage {
   StageKind kind = StageKind::kStem;
   View in, out, aux;
   bool has_aux = false;
-  uint32_t linear = 0;                       // kLinear: index into the plan's linear layers
-  Activation activation = Activation::kNone; // kLinear
-  WeightRef gamma, beta;                     // kLayerNorm
-  WeightRef cls, pos;                        // kAssembleTokens: class token, position embedding
-  BufferId scratch = 0;                      // kAttention: the backend's scratch (kSlot)
+  uint32_t linear = 0;                        // kLinear: index into the plan's linear layers
+  Activation activation = Activation::kNone;  // kLinear
+  WeightRef gamma, beta;                      // kLayerNorm
+  WeightRef cls, pos;                         // kAssembleTokens: class token, position embedding
+  BufferId scratch = 0;                       // kAttention: the backend's scratch (kSlot)
   bool has_scratch = false;
-  uint32_t block = 0;                        // the block a branch stage belongs to (profiles, messages)
+  uint32_t block = 0;  // the block a branch stage belongs to (profiles, messages)
   // Multiply-adds x 2 per image (GEMMs and attention's two products), what benchmarks count.
   uint64_t flops_per_image = 0;
 };
@@ -126,9 +126,9 @@ struct AttentionShape {
 using AttentionScratch = size_t (*)(const AttentionShape& shape);
 
 struct PlanOptions {
-  size_t batch = 1;          // capacity: runs of up to this many images
-  uint32_t threads = 1;      // the session's threads (cpu: split by plan_threads)
-  uint32_t max_slots = 0;    // when non-zero, at most this many slots (streams), one thread each
+  size_t batch = 1;                              // capacity: runs of up to this many images
+  uint32_t threads = 1;                          // the session's threads (cpu: split by plan_threads)
+  uint32_t max_slots = 0;                        // when non-zero, at most this many slots (streams), one thread each
   AttentionScratch attention_scratch = nullptr;  // null: no scratch
 };
 

@@ -23,7 +23,7 @@ MemoryPlan plan_memory(const std::vector<Lifetime>& buffers) {
   });
   MemoryPlan plan;
   plan.offsets.assign(buffers.size(), 0);
-  std::vector<size_t> placed;  // indices, in placement order
+  std::vector<size_t> placed;                    // indices, in placement order
   std::vector<std::pair<size_t, size_t>> taken;  // [begin, end) of placed buffers live with the current one
   for (size_t i : order) {
     const size_t size = padded_floats(buffers[i].floats);

@@ -17,9 +17,9 @@ inline constexpr size_t kAlignFloats = 16;
 size_t padded_floats(size_t floats);
 
 struct Lifetime {
-  size_t floats = 0;  // size before padding
-  uint32_t first = 0; // first step that writes or reads it
-  uint32_t last = 0;  // last step that reads it (>= first)
+  size_t floats = 0;   // size before padding
+  uint32_t first = 0;  // first step that writes or reads it
+  uint32_t last = 0;   // last step that reads it (>= first)
 };
 
 struct MemoryPlan {

@@ -60,7 +60,8 @@ void attention_rows(const float* q, size_t q_stride, const float* k, const float
     for (size_t i = 0; i < queries; ++i) {
       for (size_t j = 0; j < tokens; ++j) {
         double dot = 0.0;
-        for (size_t e = 0; e < head_dim; ++e) dot += double(q[i * q_stride + col + e]) * double(k[j * kv_stride + col + e]);
+        for (size_t e = 0; e < head_dim; ++e)
+          dot += double(q[i * q_stride + col + e]) * double(k[j * kv_stride + col + e]);
         scores[j] = float(dot * scale);
       }
       softmax_rows(scores, 1, tokens);

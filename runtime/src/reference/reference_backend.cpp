@@ -145,9 +145,8 @@ class ReferenceSession final : public BackendSession {
         float* scores = slot_.data() + plan_.buffer(s.scratch).offset;
         for (size_t i = 0; i < n; ++i) {
           const float* k = row(aux, s.aux, i, 0);
-          ops::attention_rows(row(in, s.in, i, 0), s.in.row_stride, k, k + c.inner_dim(), s.aux.row_stride,
-                              s.aux.rows, s.in.rows, c.heads, c.head_dim, row(out, s.out, i, 0), s.out.row_stride,
-                              scores);
+          ops::attention_rows(row(in, s.in, i, 0), s.in.row_stride, k, k + c.inner_dim(), s.aux.row_stride, s.aux.rows,
+                              s.in.rows, c.heads, c.head_dim, row(out, s.out, i, 0), s.out.row_stride, scores);
         }
         break;
       }

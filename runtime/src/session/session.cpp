@@ -33,8 +33,8 @@ void check_request(const format::ModelConfig& c, const float* input, size_t inpu
                                     std::to_string(batch) + " needs " + std::to_string(batch * c.classes));
   }
   if (branches > c.branches) {
-    fail(PFRT_INVALID_ARGUMENT, "prefix of " + std::to_string(branches) + " branches requested; the model has " +
-                                    std::to_string(c.branches));
+    fail(PFRT_INVALID_ARGUMENT,
+         "prefix of " + std::to_string(branches) + " branches requested; the model has " + std::to_string(c.branches));
   }
 }
 
@@ -48,9 +48,9 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   backend_ = options.backend.empty() ? &default_backend() : &find_backend(options.backend);
   if (std::string why = backend_->unavailable_reason(); !why.empty()) {
     if (options.backend.empty()) {
-      fail(PFRT_BACKEND_ERROR, std::string("the default backend '") + backend_->name() + "' cannot run here: " + why +
-                                   "; pfrt does not fall back to another: name one (this build has: " +
-                                   builtin_backend_names() + ")");
+      fail(PFRT_BACKEND_ERROR,
+           std::string("the default backend '") + backend_->name() + "' cannot run here: " + why +
+               "; pfrt does not fall back to another: name one (this build has: " + builtin_backend_names() + ")");
     }
     fail(PFRT_BACKEND_ERROR, std::string("backend '") + backend_->name() + "' cannot run here: " + why);
   }

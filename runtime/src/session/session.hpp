@@ -15,14 +15,14 @@
 namespace pfrt::core {
 
 struct SessionOptions {
-  std::string backend;         // empty: default backend
-  int32_t threads = 0;         // 0: every online core
+  std::string backend;  // empty: default backend
+  int32_t threads = 0;  // 0: every online core
   uint64_t affinity_mask = 0;
-  int32_t spin_us = -1;        // -1: kDefaultSpinUs; 0: idle workers sleep at once
+  int32_t spin_us = -1;  // -1: kDefaultSpinUs; 0: idle workers sleep at once
 };
 
 struct RunOptions {
-  uint32_t branches = 0;                             // prefix length, 0 for all
+  uint32_t branches = 0;  // prefix length, 0 for all
   Clock::time_point deadline = Clock::time_point::max();
   bool best_prefix_on_deadline = false;
 };

@@ -18,8 +18,7 @@ size_t padded_tokens(size_t tokens) { return (tokens + kKeys - 1) / kKeys * kKey
 size_t smaller(size_t a, size_t b) { return a < b ? a : b; }
 
 // kt[e, j] = k[j, e] * scale for j < tokens, 0 for the padding up to tp.
-void transpose_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float scale,
-                                size_t tp, float* kt) {
+void transpose_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float scale, size_t tp, float* kt) {
   for (size_t e = 0; e < head_dim; ++e) {
     float* row = kt + e * tp;
     for (size_t j = 0; j < tokens; ++j) row[j] = k[j * stride + e] * scale;
@@ -74,7 +73,7 @@ float softmax_numerators(float* s, size_t tokens) {
 
 // out[r, e] = inv[r] * sum_j p[r, j] v[j, e] for columns [e0, e0 + kCols).
 void values_tile(const float* p, size_t tp, const float* v, size_t stride, size_t tokens, size_t e0,
-                             const float inv[kRows], float* const out[kRows]) {
+                 const float inv[kRows], float* const out[kRows]) {
   float acc[kRows][kCols] = {};
   for (size_t j = 0; j < tokens; ++j) {
     const float* vr = v + j * stride + e0;
@@ -89,8 +88,8 @@ void values_tile(const float* p, size_t tp, const float* v, size_t stride, size_
 }
 
 // The same for the last, narrower column block [e0, head_dim).
-void values_tail(const float* p, size_t tp, const float* v, size_t stride, size_t tokens, size_t e0,
-                             size_t head_dim, const float inv[kRows], float* const out[kRows]) {
+void values_tail(const float* p, size_t tp, const float* v, size_t stride, size_t tokens, size_t e0, size_t head_dim,
+                 const float inv[kRows], float* const out[kRows]) {
   for (size_t r = 0; r < kRows; ++r) {
     for (size_t e = e0; e < head_dim; ++e) out[r][e] = 0.0f;
     for (size_t j = 0; j < tokens; ++j) {
@@ -111,8 +110,8 @@ void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_di
   transpose_keys(k, stride, tokens, head_dim, 1.0f / __builtin_sqrtf(float(head_dim)), padded_tokens(tokens), keys);
 }
 
-void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
-                       size_t head_dim, size_t queries, float* out, size_t out_stride, float* score_scratch) {
+void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                       size_t queries, float* out, size_t out_stride, float* score_scratch) {
   const size_t tp = padded_tokens(tokens);
   const float* kt = keys;
   float* s = score_scratch;

@@ -61,8 +61,8 @@ std::vector<Table> supported_tables() {
   std::vector<Table> tables;
 #if defined(PFRT_KERNELS_X86)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl")) {
     tables.push_back(PFRT_KERNEL_TABLE(avx512, "avx512"));
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
@@ -142,8 +142,8 @@ size_t attention_scores_floats(size_t tokens, size_t head_dim) {
 void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys) {
   table().attention_keys(k, stride, tokens, head_dim, keys);
 }
-void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
-                       size_t head_dim, size_t queries, float* out, size_t out_stride, float* scores) {
+void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                       size_t queries, float* out, size_t out_stride, float* scores) {
   table().attention_queries(q, keys, v, stride, tokens, head_dim, queries, out, out_stride, scores);
 }
 

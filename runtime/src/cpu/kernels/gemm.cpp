@@ -52,9 +52,9 @@ void finish(float* t, size_t rows, size_t cols, unsigned activation, const float
 // biases; outputs for the first `rows` rows and `cols` columns.
 template <size_t R, size_t P>
 __attribute__((always_inline)) inline void tile(const float* const* x, size_t in, const float* const* w,
-                                                const float* const* bias, size_t rows, size_t cols,
-                                                unsigned activation, const float* residual, size_t residual_stride,
-                                                float* y, size_t y_stride) {
+                                                const float* const* bias, size_t rows, size_t cols, unsigned activation,
+                                                const float* residual, size_t residual_stride, float* y,
+                                                size_t y_stride) {
   vf acc[R][P][2];
 #pragma GCC unroll 8
   for (size_t q = 0; q < P; ++q) {

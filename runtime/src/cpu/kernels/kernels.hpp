@@ -45,8 +45,8 @@ void gelu(float* x, size_t n, format::Gelu form);
 size_t attention_keys_floats(size_t tokens, size_t head_dim);
 size_t attention_scores_floats(size_t tokens, size_t head_dim);
 void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys);
-void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens,
-                       size_t head_dim, size_t queries, float* out, size_t out_stride, float* scores);
+void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                       size_t queries, float* out, size_t out_stride, float* scores);
 // One query row against keys and values read as they are (no prepared keys): for the class
 // row of a branch's last block, where preparing the keys would cost more than the row itself.
 // k and v rows `stride` floats apart; `scores`: `tokens` floats of scratch.
@@ -63,8 +63,8 @@ void mean_rows(const float* x, size_t rows, size_t dim, float* y);
 // The stem's patch gather for patch rows [first, first + count) of a batch of images
 // [batch, C, S, S]; patch row r is patch r % N of image r / N (N patches per image), flattened
 // (row-in-patch, column-in-patch, channel) with channel fastest, as reference::gather_patches.
-void gather_patches(const float* images, size_t channels, size_t image_size, size_t patch, size_t first,
-                    size_t count, float* patches);
+void gather_patches(const float* images, size_t channels, size_t image_size, size_t patch, size_t first, size_t count,
+                    float* patches);
 
 // --- gemm.cpp
 // One instruction set's f32 GEMM, y = act(x W^T + b) + residual, over weights it packed itself

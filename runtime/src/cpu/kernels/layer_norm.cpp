@@ -6,8 +6,7 @@ namespace {
 
 constexpr size_t kLanes = 16;  // independent partial sums: what lets the compiler vectorise a reduction
 
-void normalise_row(const float* x, size_t dim, const float* gamma, const float* beta, float eps,
-                               float* y) {
+void normalise_row(const float* x, size_t dim, const float* gamma, const float* beta, float eps, float* y) {
   float lane[kLanes] = {};
   size_t i = 0;
   for (; i + kLanes <= dim; i += kLanes) {

@@ -4,8 +4,8 @@
 
 namespace pfrt::cpu::kernels {
 
-void gather_patches(const float* images, size_t channels, size_t image_size, size_t patch, size_t first,
-                    size_t count, float* patches) {
+void gather_patches(const float* images, size_t channels, size_t image_size, size_t patch, size_t first, size_t count,
+                    float* patches) {
   const size_t grid = image_size / patch;
   const size_t per_image = grid * grid;
   const size_t image_floats = channels * image_size * image_size;
