@@ -476,3 +476,63 @@ TEST_CASE("structs: an unset or implausible struct_size is refused before anythi
   CHECK(pfrt_session_get_profile(session.get(), &profile, nullptr, 0) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "pfrt_profile.struct_size is not set (call pfrt_profile_init)");
 }
+
+TEST_CASE("stage times: every kind of stage named, their operations add up to the run's, strides by struct_size") {
+  Fixture f;
+  Model model = Model::open(f.path);
+  const ModelInfo info = model.info();
+  for (const char* backend : {"reference", "cpu"}) {
+    CAPTURE(backend);
+    Session session(model, {backend, 2, 0});
+    std::vector<float> input(2 * 784, 0.5f), logits(2 * 10);
+    session.run(input.data(), input.size(), logits.data(), logits.size());
+
+    size_t count = 99;
+    REQUIRE(pfrt_session_get_stage_times(session.get(), nullptr, 0, &count) == PFRT_OK);  // the count only
+    CHECK(count == PFRT_STAGE_KINDS);
+
+    pfrt_stage_time times[PFRT_STAGE_KINDS];
+    for (pfrt_stage_time& t : times) pfrt_stage_time_init(&t);
+    REQUIRE(pfrt_session_get_stage_times(session.get(), times, PFRT_STAGE_KINDS, &count) == PFRT_OK);
+    uint64_t flops = 0;
+    std::set<std::string> names;
+    for (size_t k = 0; k < count; ++k) {
+      CHECK(times[k].kind == k);
+      CHECK(times[k].ms >= 0.0);
+      names.insert(times[k].name);
+      flops += times[k].flops;
+    }
+    CHECK(names.size() == PFRT_STAGE_KINDS);
+    CHECK(std::string(times[PFRT_STAGE_ATTENTION].name) == "attention");
+    CHECK(times[PFRT_STAGE_STEM].flops > 0);
+    CHECK(flops == 2 * info.flops);  // the batch of two, every branch
+
+    // The C++ wrapper reads the same.
+    const Profile p = session.profile();
+    REQUIRE(p.stages.size() == PFRT_STAGE_KINDS);
+    CHECK(p.stages[PFRT_STAGE_QKV].name == "qkv");
+    CHECK(p.stages[PFRT_STAGE_QKV].flops == times[PFRT_STAGE_QKV].flops);
+
+    // Entries of an older, shorter struct: written as far as their struct_size, stepped by it.
+    const uint32_t short_size = uint32_t(offsetof(pfrt_stage_time, ms));
+    std::vector<unsigned char> bytes(3 * short_size + 16, 0xab);
+    for (size_t k = 0; k < 3; ++k) std::memcpy(bytes.data() + k * short_size, &short_size, sizeof(short_size));
+    REQUIRE(pfrt_session_get_stage_times(session.get(), reinterpret_cast<pfrt_stage_time*>(bytes.data()), 3, &count) ==
+            PFRT_OK);
+    for (size_t k = 0; k < 3; ++k) {
+      uint32_t kind = 99;
+      std::memcpy(&kind, bytes.data() + k * short_size + offsetof(pfrt_stage_time, kind), sizeof(kind));
+      CHECK(kind == k);
+    }
+    CHECK(std::all_of(bytes.begin() + 3 * short_size, bytes.end(), [](unsigned char b) { return b == 0xab; }));
+
+    // Entries of different sizes, a missing count, and an unset entry are refused.
+    times[1].struct_size = 8;
+    CHECK(pfrt_session_get_stage_times(session.get(), times, 2, &count) == PFRT_INVALID_ARGUMENT);
+    CHECK(last_error().find("times[0]'s struct_size") != std::string::npos);
+    CHECK(pfrt_session_get_stage_times(session.get(), times, 2, nullptr) == PFRT_INVALID_ARGUMENT);
+    CHECK(pfrt_session_get_stage_times(session.get(), nullptr, 2, &count) == PFRT_INVALID_ARGUMENT);
+    times[0].struct_size = 0;
+    CHECK(pfrt_session_get_stage_times(session.get(), times, 1, &count) == PFRT_INVALID_ARGUMENT);
+  }
+}

@@ -25,6 +25,7 @@ struct BenchConfig {
   OutputFormat format = OutputFormat::kText;
   bool reference_gemm = true;
   bool progress = true;
+  bool stage_profile = false;  // --profile stages: time and rate per kind of stage
   // --sweep
   BlockShape shape;
   std::vector<uint32_t> parallel_depths{1, 2, 4, 8, 12};

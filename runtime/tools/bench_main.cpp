@@ -57,6 +57,14 @@ BenchConfig parse(const ArgParser& args) {
   if (args.has("markdown")) c.format = OutputFormat::kMarkdown;
   c.reference_gemm = !args.has("no-reference-gemm");
   c.progress = !args.has("no-progress");
+  if (args.has("profile")) {
+    if (prefix) throw UsageError("option '--profile' goes with one model or --sweep, not --prefix-sweep");
+    if (args.value("profile") != "stages") {
+      throw UsageError("option '--profile': unknown profile '" + args.value("profile") +
+                       "' (stages: time and GFLOP/s per kind of stage; the per-branch profile is always shown)");
+    }
+    c.stage_profile = true;
+  }
   const auto dim = [&args](const char* name, uint32_t& field, uint64_t max) {
     if (!args.has(name)) return;
     if (!args.has("sweep")) throw UsageError(std::string("option '--") + name + "' sets the shape of --sweep models");
@@ -107,6 +115,7 @@ int main(int argc, char** argv) {
     args.option("background-load", "N",
                 "N busy-loop processes beside warm-up and timing (at most the cores; default 0)");
     args.option("streams", "N", "N sessions timed at once on N threads, as N cameras (--threads: per stream)");
+    args.option("profile", "stages", "also time each kind of stage (stem, qkv, attention, ...) with its GFLOP/s");
     args.flag("json", "print one JSON object");
     args.flag("markdown", "print a markdown table");
     args.flag("no-reference-gemm", "skip the XNNPACK reference GEMM measurement");

@@ -9,6 +9,7 @@
 #include "bench.hpp"
 #include "common.hpp"
 #include "reference_gemm.hpp"
+#include "stage_profile.hpp"
 #include "stats.hpp"
 #include "streams.hpp"
 
@@ -144,6 +145,7 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   out << "\n";
   out << "memory       peak RSS " << human_bytes(r.peak_rss) << ", model file " << human_bytes(r.info.file_size)
       << "\n";
+  if (c.stage_profile) print_stage_table(p.stages, false, out);
 }
 
 // A row per stream and one for all of them (the aggregate images/s).
@@ -177,6 +179,7 @@ void print_markdown(const BenchConfig& c, const ModelReport& r, std::ostream& ou
                 r.gemm_gflops > 0 ? (std::to_string(int(100.0 * r.gflops / r.gemm_gflops + 0.5)) + " %").c_str() : "-",
                 human_bytes(r.peak_rss).c_str());
   out << line << "\n";
+  if (c.stage_profile) print_stage_table(r.profile.stages, true, out);
 }
 
 void write_streams_json(JsonWriter& j, const ModelReport& r) {
@@ -242,6 +245,7 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.key("branch_ms").begin_array();
   for (double b : r.profile.branch_ms) j.value(b);
   j.end_array();
+  if (c.stage_profile) write_stages_json(j, r.profile.stages);
   j.end_object();
   j.field("peak_rss_bytes", r.peak_rss);
   j.key("streams");

@@ -107,9 +107,18 @@ struct RunResult {
   double elapsed_ms = 0.0;
 };
 
+// One kind of stage of the execution plan (pfrt_stage_time).
+struct StageTime {
+  pfrt_stage_kind kind = PFRT_STAGE_STEM;
+  std::string name;  // "stem", "qkv", "attention", ...
+  double ms = 0.0;   // summed over the run's stages of this kind, on whichever threads ran them
+  uint64_t flops = 0;
+};
+
 struct Profile {
   double stem_ms = 0.0, branches_ms = 0.0, head_ms = 0.0, longest_branch_ms = 0.0;
   std::vector<double> branch_ms;  // per branch
+  std::vector<StageTime> stages;  // per kind of stage; empty where the backend does not time stages (cuda)
 };
 
 // One stream of inferences; use one session per thread.
@@ -159,6 +168,13 @@ class Session {
     out.branches_ms = p.branches_ms;
     out.head_ms = p.head_ms;
     out.longest_branch_ms = p.longest_branch_ms;
+    pfrt_stage_time times[PFRT_STAGE_KINDS];
+    for (pfrt_stage_time& t : times) pfrt_stage_time_init(&t);
+    size_t kinds = 0;
+    detail::check(pfrt_session_get_stage_times(handle_.get(), times, PFRT_STAGE_KINDS, &kinds));
+    for (size_t k = 0; k < kinds && k < PFRT_STAGE_KINDS; ++k) {
+      out.stages.push_back(StageTime{pfrt_stage_kind(times[k].kind), times[k].name, times[k].ms, times[k].flops});
+    }
     return out;
   }
 
