@@ -154,9 +154,18 @@ void bind_session(py::module_& m) {
             d["head_ms"] = p.head_ms;
             d["longest_branch_ms"] = p.longest_branch_ms;
             d["branch_ms"] = p.branch_ms;
+            py::dict stages;  // name -> {"ms", "flops"}; empty where the backend does not time stages
+            for (const StageTime& t : p.stages) {
+              py::dict stage;
+              stage["ms"] = t.ms;
+              stage["flops"] = t.flops;
+              stages[py::str(t.name)] = stage;
+            }
+            d["stages"] = stages;
             return d;
           },
-          "Where the last run's time went: stem_ms, branches_ms, head_ms, longest_branch_ms, branch_ms (per branch).")
+          "Where the last run's time went: stem_ms, branches_ms, head_ms, longest_branch_ms, branch_ms (per branch), "
+          "stages (per kind of stage: ms and flops).")
       .def("__repr__", [](const PySession& s) { return "<pfrt.Session " + s.session.describe() + ">"; });
 }
 

@@ -65,7 +65,12 @@ def test_run_gives_logits_batched_prefixes_and_a_result(model):
     out = np.full((5, 10), np.nan, np.float32)
     assert session.run(x, out=out) is out
     np.testing.assert_array_equal(out, logits)
-    assert set(session.profile()) == {"stem_ms", "branches_ms", "head_ms", "longest_branch_ms", "branch_ms"}
+    profile = session.profile()
+    assert set(profile) == {"stem_ms", "branches_ms", "head_ms", "longest_branch_ms", "branch_ms", "stages"}
+    stages = profile["stages"]
+    assert list(stages)[:3] == ["stem", "qkv", "attention"] and len(stages) == 9
+    assert sum(s["flops"] for s in stages.values()) == 5 * model.info.flops  # the last run: 5 images, all branches
+    assert all(s["ms"] >= 0 for s in stages.values()) and stages["stem"]["ms"] > 0
 
 
 @pytest.mark.parametrize("x, message", [
