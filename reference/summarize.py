@@ -14,6 +14,9 @@ import os
 import sys
 from typing import Dict, List
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from output_file import atomic_write  # noqa: E402
+
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -88,10 +91,7 @@ def main() -> int:
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
     new = head + generated(runs) + tail
-    tmp = target + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(new)
-    os.replace(tmp, target)
+    atomic_write(target, new.encode("utf-8"))
     print(f"summarize.py: {len(runs)} runs -> {target}")
     return 0
 
