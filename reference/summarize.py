@@ -72,8 +72,10 @@ def generated(runs: Dict[str, dict]) -> str:
     machine = {name: {"kind": r["kind"], "depth": r["depth"], "training": r["training"],
                       "test_accuracy": r["test_accuracy"], "prefix_accuracy": r["prefix_accuracy"]}
                for name, r in runs.items()}
-    out += ["", "Commands (each run's exact command line, from its results.json):", "", "```sh"]
-    out += [r["command"] for _, r in sorted(runs.items())]
+    # --resume continues an interrupted run and is an error without one (experiment.sh adds it
+    # only then): the commands are shown without it, as they run in a fresh folder.
+    out += ["", "Commands (each run's command line, from its results.json, without --resume):", "", "```sh"]
+    out += [r["command"].replace(" --resume", "") for _, r in sorted(runs.items())]
     out += ["```", "", f"<!-- pfrt-accuracy: {json.dumps(machine, sort_keys=True)} -->", "", END]
     return "\n".join(out)
 
