@@ -133,6 +133,12 @@ double number(const json& j, const char* key, const std::string& where) {
   return v.get<double>();
 }
 
+std::string text(const json& j, const char* key, const std::string& where) {
+  const json& v = need(j, key, where);
+  if (!v.is_string()) throw PlotError(where + ": \"" + key + "\" is not a string");
+  return v.get<std::string>();
+}
+
 std::string caption(const json& r) {
   const json& m = need(r, "machine", "the report");
   const std::string commit = r.value("commit", r.value("git_commit", std::string("unknown")));
@@ -145,9 +151,10 @@ std::string caption(const json& r) {
 std::vector<Panel> sweep_panels(const json& r) {
   std::map<std::pair<uint64_t, std::string>, Series> lines;  // by threads, then kind
   const json& rows = need(r, "rows", "the sweep report");
+  if (!rows.is_array()) throw PlotError("the sweep report: \"rows\" is not an array");
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string where = "rows[" + std::to_string(i) + "]";
-    const std::string kind = need(rows[i], "kind", where).get<std::string>();
+    const std::string kind = text(rows[i], "kind", where);
     const auto threads = uint64_t(number(rows[i], "threads", where));
     Series& s = lines[{threads, kind}];
     s.name = (kind == "parallel" ? "parallel branches, " : "serial blocks, ") + std::to_string(threads) +
@@ -172,6 +179,7 @@ std::vector<Panel> prefix_panels(const json& r) {
   Panel latency, accuracy;
   Series p50{"p50", {}}, p99{"p99", {}}, acc{"accuracy", {}};
   const json& rows = need(r, "rows", "the prefix-sweep report");
+  if (!rows.is_array()) throw PlotError("the prefix-sweep report: \"rows\" is not an array");
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string where = "rows[" + std::to_string(i) + "]";
     const double k = number(rows[i], "branches", where);
@@ -181,7 +189,9 @@ std::vector<Panel> prefix_panels(const json& r) {
     if (a.is_number()) acc.points.emplace_back(k, 100.0 * a.get<double>());
   }
   const json& model = r.value("model", json::object());
-  const std::string name = model.is_object() ? model.value("path", std::string("model")) : model.get<std::string>();
+  const std::string name = model.is_object()   ? model.value("path", std::string("model"))
+                           : model.is_string() ? model.get<std::string>()
+                                               : std::string("model");
   latency.title = "Latency of the prefix of branches 1..k (" + name + ")";
   latency.x_label = "prefix k (branches)";
   latency.y_label = "latency (ms)";
@@ -207,11 +217,17 @@ std::string plot_svg(const std::string& report_json) {
   } catch (const json::exception& e) {
     throw PlotError(std::string("not a JSON report (") + e.what() + ")");
   }
-  const std::string tool = need(r, "tool", "the report").get<std::string>();
+  const std::string tool = text(r, "tool", "the report");
   std::vector<Panel> panels;
-  if (tool == "pfrt-bench --sweep") panels = sweep_panels(r);
-  else if (tool == "pfrt-bench --prefix-sweep") panels = prefix_panels(r);
-  else throw PlotError("a \"" + tool + "\" report has no plot (only --sweep and --prefix-sweep reports do)");
+  std::string under;
+  try {
+    if (tool == "pfrt-bench --sweep") panels = sweep_panels(r);
+    else if (tool == "pfrt-bench --prefix-sweep") panels = prefix_panels(r);
+    else throw PlotError("a \"" + tool + "\" report has no plot (only --sweep and --prefix-sweep reports do)");
+    under = caption(r);
+  } catch (const json::exception& e) {  // a field of another type than the report's (docs/json.md)
+    throw PlotError(std::string("a malformed report (") + e.what() + ")");
+  }
   const double height = kPanelHeight * double(panels.size()) + 40;
   std::ostringstream svg;
   svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -222,7 +238,7 @@ std::string plot_svg(const std::string& report_json) {
   size_t colour = 0;
   for (size_t i = 0; i < panels.size(); ++i) draw_panel(svg, panels[i], kPanelHeight * double(i), colour);
   svg << "<text class=\"caption\" x=\"10\" y=\"" << num(height - 14) << "\" font-size=\"11\" fill=\"#444\">"
-      << escape(caption(r)) << "</text>\n";
+      << escape(under) << "</text>\n";
   svg << "</svg>\n";
   return svg.str();
 }
