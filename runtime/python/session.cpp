@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,7 @@ PyRunResult run(PySession& s, const py::object& x_object, uint32_t branches, dou
   } else {
     logits = py::array_t<float>({py::ssize_t(batch), py::ssize_t(s.info.classes)});
   }
+  if (std::isnan(deadline_ms)) throw py::value_error("deadline_ms is NaN: give milliseconds >= 0 (0: no deadline)");
   if (!(deadline_ms >= 0.0)) throw py::value_error("deadline_ms must be >= 0 (0: no deadline)");
   RunOptions options;
   options.branches = branches;

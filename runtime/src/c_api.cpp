@@ -3,6 +3,7 @@
 // pfrt 0.1 that changed since are in c_api_0_1.cpp.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -226,6 +227,7 @@ pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_
     require(session, "session");
     const pfrt_run_options o = pfrt::api::read_struct(options, default_run_options(), "pfrt_run_options");
     const uint32_t result_size = result ? pfrt::api::struct_size_of(*result, "pfrt_run_result") : 0;
+    if (std::isnan(o.budget_ms)) pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms is NaN: give milliseconds >= 0");
     if (!(o.budget_ms >= 0.0) || o.deadline_ns < 0) {
       pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms and deadline_ns must not be negative");
     }

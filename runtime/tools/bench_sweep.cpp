@@ -2,6 +2,7 @@
 // blocks, one row each (latency p50, ratio to depth 1 of its kind, GFLOP/s), per thread count.
 #include <cstdio>
 #include <map>
+#include <sstream>
 
 #include "bench.hpp"
 #include "common.hpp"
@@ -106,8 +107,7 @@ void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
 void print_json(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
   JsonWriter j(out);
   j.begin_object();
-  j.field("tool", "pfrt-bench --sweep");
-  write_machine_json(j, r.machine);
+  write_json_header(j, "pfrt-bench --sweep", r.machine);
   j.field("backend", r.backend).field("describe", r.describe).field("batch", c.batch);
   j.field("background_load", c.measure.background_load);
   j.key("shape").begin_object();
@@ -184,6 +184,11 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
         }
       }
     }
+  }
+  if (!c.plot_path.empty()) {  // drawn from the JSON report, as --plot-json draws a saved one
+    std::ostringstream report;
+    print_json(c, r, report);
+    write_plot(c.plot_path, report.str());
   }
   if (c.format == OutputFormat::kJson) print_json(c, r, out);
   else print_text(c, r, out);

@@ -9,6 +9,7 @@
 #ifndef PFRT_PFRT_HPP
 #define PFRT_PFRT_HPP
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -181,12 +182,14 @@ class Session {
   std::string describe() const { return pfrt_session_describe(handle_.get()); }
   int32_t threads() const { return pfrt_session_get_threads(handle_.get()); }
 
-  // Convenience: returns batch x classes logits.
+  // Convenience: returns batch x classes logits. An input that is not a whole number of images
+  // (empty included) throws the library's size error ("input has N floats; the model takes ...").
   std::vector<float> run(const std::vector<float>& input, const RunOptions& options = {}) {
     const ModelInfo i = model_.info();
     const size_t image = size_t(i.channels) * i.image_size * i.image_size;
-    std::vector<float> logits(image == 0 ? 0 : input.size() / image * i.classes);
-    run(input.data(), input.size(), logits.data(), logits.size(), options);
+    std::vector<float> logits(std::max<size_t>(1, image == 0 ? 0 : input.size() / image) * i.classes);
+    static const float kNothing = 0.0f;  // a non-null pointer for an empty input: the size is what is wrong
+    run(input.empty() ? &kNothing : input.data(), input.size(), logits.data(), logits.size(), options);
     return logits;
   }
 
