@@ -7,6 +7,7 @@
 #include "convert_error.hpp"
 #include "model_writer.hpp"
 #include "pfrt/pfrt.h"
+#include "precision.hpp"
 #include "safetensors_reader.hpp"
 #include "sha256.hpp"
 
@@ -59,6 +60,10 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
   const std::vector<format::TensorSpec> specs = format::expected_tensors(parsed.model);
   check_tensors(weights, specs, options.weights_path);
 
+  parsed.model.quantization = format::Quantization::of(options.precision);
+  if (std::string problem = format::validate(parsed.model); !problem.empty()) {
+    throw ConvertError(options.config_path + ": " + problem);
+  }
   ConvertSummary s;
   s.config = parsed.model;
   s.name = options.name.empty() ? parsed.name : options.name;
@@ -71,7 +76,7 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
       s.converted_dtypes.push_back(spec.name + ": " + source.dtype_name + " -> f32");
     const std::vector<float> values = weights.to_f32(spec.name);
     check_finite(values, spec.name, options.weights_path);
-    tensors.push_back(f32_tensor(spec.name, spec.shape, values));
+    tensors.push_back(stored_tensor(spec, values, options.precision, options.weights_path));
     s.parameters += format::element_count(spec.shape);
   }
   s.tensors = tensors.size();

@@ -66,4 +66,24 @@ int run_tool(const char* program, const std::function<int()>& body) {
   }
 }
 
+const char* precision_name(pfrt_precision precision) {
+  switch (precision) {
+    case PFRT_PRECISION_F16: return "f16";
+    case PFRT_PRECISION_INT8: return "int8";
+    default: return "f32";
+  }
+}
+
+const char* activations_name(pfrt_activation_quantization activations) {
+  return activations == PFRT_ACTIVATIONS_DYNAMIC_PER_ROW ? "dynamic per row" : "none";
+}
+
+void write_precision_json(JsonWriter& json, const ModelInfo& info) {
+  json.field("precision", precision_name(info.precision));
+  json.key("quantization").begin_object();
+  json.field("weights", info.precision == PFRT_PRECISION_INT8 ? "symmetric per output channel" : "none");
+  json.field("activations", activations_name(info.activations));
+  json.end_object();
+}
+
 }  // namespace pfrt::tools

@@ -92,7 +92,9 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
   JsonWriter json(std::cout);
   if (c.json) {
     json.begin_object().field("tool", "pfrt-run").field("model", c.model_path).field("backend", session.backend());
-    json.field("threads", session.threads()).key("results").begin_array();
+    json.field("threads", session.threads());
+    write_precision_json(json, model.info());
+    json.key("results").begin_array();
   }
   int failures = 0;
   std::vector<float> logits(info.classes);
@@ -181,6 +183,7 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   if (c.json) {
     JsonWriter j(std::cout);
     j.begin_object().field("tool", "pfrt-run --eval").field("model", c.model_path).field("backend", session.backend());
+    write_precision_json(j, info);
     j.field("threads", session.threads())
         .field("batch", c.batch)
         .field("branches", c.branches ? c.branches : info.branches);

@@ -59,6 +59,10 @@ std::string CpuSession::describe() const {
   text += "; idle threads spin " + std::to_string(options_.spin_us) + " us; weights packed once per model (" +
           mib(packed_->bytes()) + ", shared); fewer threads while other processes take the cores";
   if (pin_) text += ", pinned to " + describe_mask(options_.affinity_mask);
+  // x86 here has no f16 arithmetic: the f16 weights run as f32.
+  if (plan_.quantization().precision == format::Precision::kF16) {
+    text += "; f16 weights widened to f32 once, when the model was opened (no f16 arithmetic used)";
+  }
   return text;
 }
 

@@ -109,7 +109,7 @@ class Builder {
 
   uint32_t linear(const std::string& name, WeightRef weight, uint32_t first_row, uint32_t in, uint32_t out,
                   WeightRef bias) {
-    linears_.push_back(LinearLayer{name, weight, first_row, in, out, bias});
+    linears_.push_back(LinearLayer{name, weight, first_row, in, out, bias, c_.quantization});
     return uint32_t(linears_.size() - 1);
   }
 
@@ -410,7 +410,7 @@ std::string ExecutionPlan::describe() const {
     return std::string(text);
   };
   return threads_.describe() + "; activations " + mib(session_floats_) + " + " + std::to_string(slots()) + " x " +
-         mib(slot_floats_) + " for batch " + std::to_string(batch_);
+         mib(slot_floats_) + " for batch " + std::to_string(batch_) + "; GEMMs " + config_.quantization.describe();
 }
 
 float* locate(const ExecutionPlan& plan, const Memory& memory, const View& view, uint32_t branch) {

@@ -94,12 +94,20 @@ const char* to_string(StageKind kind);
 
 // A GEMM with static weights: rows [first_row, first_row + out) of `weight` ([*, in]), bias
 // optional. Branch layers name block tensors; the executing branch supplies its index.
+// `quantization` is how the layer computes, the one place a backend reads it from:
+//   f32:  y = x W^T + b in f32;
+//   f16:  weights stored as f16, run as f32 where the hardware has no f16 arithmetic (the
+//         model holds them widened) or as f16 products with f32 accumulation (GPU);
+//   int8: (README, "Precision") x quantised per row at run time, int32 products of q_x and
+//         q_w, y = float(acc) * (s_x[r] * s_w[n]) + b[n], then the f32 epilogue.
 struct LinearLayer {
   std::string name;  // "block 0 qkv", "stem", ...
   WeightRef weight;
   uint32_t first_row = 0;
   uint32_t in = 0, out = 0;
   WeightRef bias;  // kNone: no bias
+  format::Quantization quantization;
+  bool int8() const { return quantization.precision == format::Precision::kInt8; }
 };
 
 struct Stage {
@@ -159,6 +167,9 @@ class ExecutionPlan {
   // 2 x multiply-adds per image of the stem, one branch and the head: equal to
   // format::operation_count (a test checks), so every backend is credited the same work.
   format::OperationCount operation_count() const;
+
+  // The GEMMs' precision and quantisation (every linear layer's; the model's).
+  const format::Quantization& quantization() const { return config_.quantization; }
 
   // "2 branch slots x 1 thread, ...; arenas 1.2 MiB + 2 x 0.8 MiB"
   std::string describe() const;
