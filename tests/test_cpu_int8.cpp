@@ -206,8 +206,8 @@ TEST_CASE("cpu int8 gemm: extreme weights and inputs over long rows stay exact")
       Problem p(3, in, 19, true, 5);
       for (size_t i = 0; i < p.w.size(); ++i) p.w[i] = i % 19 == 0 ? -127 : 127;
       for (size_t k = 0; k < in; ++k) {
-        p.x[k] = -2.0f;                     // row 0: every q = -127
-        p.x[p.x_stride + k] = 3.0f;         // row 1: every q = 127
+        p.x[k] = -2.0f;                                   // row 0: every q = -127
+        p.x[p.x_stride + k] = 3.0f;                       // row 1: every q = 127
         p.x[2 * p.x_stride + k] = k == 7 ? 1e20f : 1.0f;  // row 2: one huge element
       }
       CHECK(mismatches(p, p.run(p.pack()), p.want()) == 0);
@@ -227,7 +227,8 @@ TEST_CASE("cpu int8 gemm epilogue: GELU in both forms, then the residual, separa
         CAPTURE(int(act));
         std::vector<float> want = plain;
         if (act != Activation::kNone) {
-          reference::gelu(want.data(), want.size(), act == Activation::kGeluErf ? format::Gelu::kErf : format::Gelu::kTanh);
+          reference::gelu(want.data(), want.size(),
+                          act == Activation::kGeluErf ? format::Gelu::kErf : format::Gelu::kTanh);
         }
         const std::vector<float> separate = p.run(packed, {act, res.data(), p.y_stride});
         std::vector<float> in_place = res;  // y holds the residual before the run

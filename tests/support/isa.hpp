@@ -40,9 +40,10 @@ void for_each_isa(const F& body) {
 template <class F>
 void for_each_int8_isa(const F& body) {
   IsaGuard guard;
-  for (const char* isa : cpu::kernels::supported_int8_isas()) {
+  for (const char* name : cpu::kernels::supported_int8_isas()) {
+    const std::string isa = name;
     CAPTURE(isa);
-    cpu::kernels::use_int8_isa(isa);
+    cpu::kernels::use_int8_isa(name);
     body();
   }
 }

@@ -121,9 +121,7 @@ size_t PackedLinearInt8::panel_width() const {
   return (kernel_ != nullptr ? *kernel_ : kernels::int8_gemm_kernel()).panel_width;
 }
 
-const char* PackedLinearInt8::isa() const {
-  return (kernel_ != nullptr ? *kernel_ : kernels::int8_gemm_kernel()).isa;
-}
+const char* PackedLinearInt8::isa() const { return (kernel_ != nullptr ? *kernel_ : kernels::int8_gemm_kernel()).isa; }
 
 size_t PackedLinearInt8::activation_row_bytes() const {
   const kernels::Int8GemmKernel& kernel = kernel_ != nullptr ? *kernel_ : kernels::int8_gemm_kernel();
@@ -173,12 +171,9 @@ void PackedLinearInt8::run(size_t rows, size_t row_begin, size_t row_end, const 
 int PackedLinearInt8::quantized(const void* activations, size_t r, size_t k) const {
   const unsigned char* row = static_cast<const unsigned char*>(activations) + r * activation_row_bytes();
   switch (kernel_->format) {
-    case kernels::Int8Format::kS8:
-      return reinterpret_cast<const int8_t*>(row)[k];
-    case kernels::Int8Format::kU8:
-      return int(row[k]) - 128;
-    case kernels::Int8Format::kS16:
-      return reinterpret_cast<const int16_t*>(row)[k];
+    case kernels::Int8Format::kS8: return reinterpret_cast<const int8_t*>(row)[k];
+    case kernels::Int8Format::kU8: return int(row[k]) - 128;
+    case kernels::Int8Format::kS16: return reinterpret_cast<const int16_t*>(row)[k];
   }
   return 0;
 }

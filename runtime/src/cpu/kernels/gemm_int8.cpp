@@ -51,16 +51,23 @@ void scalar_run(const Int8GemmArgs& g) {
 
 }  // namespace
 
-extern const Int8GemmKernel int8_scalar{
-    "scalar", Int8Feature::kNone, 1, kWidth, kGroup, Int8Format::kS8, scalar_quantize, scalar_run};
+extern const Int8GemmKernel int8_scalar{"scalar",        Int8Feature::kNone, 1,         kWidth, kGroup,
+                                        Int8Format::kS8, scalar_quantize,    scalar_run};
 #endif
 
 const Int8GemmKernel* const* int8_gemm_kernels(size_t* count) {
   static const Int8GemmKernel* const kernels[] = {
-#if defined(PFRT_KERNEL_BASE)
-      &int8_scalar,
+#if defined(__AVX512F__)
+    &int8_avx512_vnni,
+#elif defined(__AVX2__)
+    &int8_avx_vnni,
+    &int8_avx2,
 #endif
-      nullptr};
+#if defined(PFRT_KERNEL_BASE)
+    &int8_scalar,
+#endif
+    nullptr
+  };
   *count = sizeof kernels / sizeof kernels[0] - 1;
   return kernels;
 }
