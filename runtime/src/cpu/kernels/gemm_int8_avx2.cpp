@@ -19,7 +19,9 @@ struct Madd {
     return bit_cast<vi>(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
   }
   static vi broadcast(int32_t word) { return vi{} + word; }
-  static vi dot(vi acc, vi x, vi w) { return acc + bit_cast<vi>(_mm256_madd_epi16(bit_cast<__m256i>(x), bit_cast<__m256i>(w))); }
+  static vi dot(vi acc, vi x, vi w) {
+    return acc + bit_cast<vi>(_mm256_madd_epi16(bit_cast<__m256i>(x), bit_cast<__m256i>(w)));
+  }
 };
 
 void madd_run(const Int8GemmArgs& args) { Int8Tiles<Madd>::run(args); }
@@ -31,8 +33,8 @@ void madd_quantize(const float* x, size_t x_stride, size_t rows, size_t in, size
 
 }  // namespace
 
-extern const Int8GemmKernel int8_avx2{"avx2",      Int8Feature::kNone, Madd::kRows,  2 * Madd::kLanes,
-                                      Madd::kGroup, Int8Format::kS16,  madd_quantize, madd_run};
+extern const Int8GemmKernel int8_avx2{"avx2",       Int8Feature::kNone, Madd::kRows,   2 * Madd::kLanes,
+                                      Madd::kGroup, Int8Format::kS16,   madd_quantize, madd_run};
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA
 #endif

@@ -46,8 +46,7 @@ struct Vnni {
   }
   static vi broadcast(int32_t word) { return vi{} + word; }
   static vi dot(vi acc, vi x, vi w) {
-    return bit_cast<vi>(
-        _mm256_dpbusd_avx_epi32(bit_cast<__m256i>(acc), bit_cast<__m256i>(x), bit_cast<__m256i>(w)));
+    return bit_cast<vi>(_mm256_dpbusd_avx_epi32(bit_cast<__m256i>(acc), bit_cast<__m256i>(x), bit_cast<__m256i>(w)));
   }
 };
 #endif
@@ -62,10 +61,10 @@ void vnni_quantize(const float* x, size_t x_stride, size_t rows, size_t in, size
 }  // namespace
 
 #if defined(__AVX512F__)
-extern const Int8GemmKernel int8_avx512_vnni{"avx512-vnni", Int8Feature::kAvx512Vnni, Vnni::kRows, 2 * Vnni::kLanes,
+extern const Int8GemmKernel int8_avx512_vnni{"avx512-vnni", Int8Feature::kAvx512Vnni, Vnni::kRows,   2 * Vnni::kLanes,
                                              Vnni::kGroup,  Int8Format::kU8,          vnni_quantize, vnni_run};
 #else
-extern const Int8GemmKernel int8_avx_vnni{"avx-vnni",   Int8Feature::kAvxVnni, Vnni::kRows, 2 * Vnni::kLanes,
+extern const Int8GemmKernel int8_avx_vnni{"avx-vnni",   Int8Feature::kAvxVnni, Vnni::kRows,   2 * Vnni::kLanes,
                                           Vnni::kGroup, Int8Format::kU8,       vnni_quantize, vnni_run};
 #endif
 
