@@ -38,6 +38,7 @@ struct Buffer {  // 64-byte aligned bytes
 // GOP/s of pfrt's f32 and int8 GEMMs (quantise + GEMM, and the GEMM alone) for `shape`.
 struct PfrtRates {
   double f32 = 0, int8 = 0, int8_gemm = 0;
+  double quantize_us = 0;  // the quantisation alone
 };
 
 PfrtRates pfrt_rates(const GemmShape& shape, pfrt::cpu::WorkerTeam& team, double min_seconds) {
@@ -62,8 +63,8 @@ PfrtRates pfrt_rates(const GemmShape& shape, pfrt::cpu::WorkerTeam& team, double
   auto run_f32 = [&] {
     team.for_each(f32_tiling.items(), [&](size_t i) {
       const pfrt::cpu::GemmItem it = f32_tiling.item(i);
-      f32.run(it.row_end - it.row_begin, x.data() + it.row_begin * k, k, y.data() + it.row_begin * n, n,
-              it.panel_begin, it.panel_end);
+      f32.run(it.row_end - it.row_begin, x.data() + it.row_begin * k, k, y.data() + it.row_begin * n, n, it.panel_begin,
+              it.panel_end);
     });
   };
   auto quantize = [&] {
@@ -80,7 +81,7 @@ PfrtRates pfrt_rates(const GemmShape& shape, pfrt::cpu::WorkerTeam& team, double
   };
   PfrtRates r;
   r.f32 = pfrt::tools::median_rate(shape.flops(), run_f32, min_seconds);
-  quantize();
+  r.quantize_us = 1e-3 / pfrt::tools::median_rate(1, quantize, min_seconds);
   r.int8_gemm = pfrt::tools::median_rate(shape.flops(), run_int8, min_seconds);
   r.int8 = pfrt::tools::median_rate(
       shape.flops(),
@@ -105,19 +106,20 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (!args.positional().empty()) throw pfrt::tools::UsageError("unexpected argument '" + args.positional()[0] + "'");
-  const std::vector<uint32_t> thread_counts = pfrt::tools::parse_uint_list("--threads", args.value("threads", "1,2"), 1, 256);
+  const std::vector<uint32_t> thread_counts =
+      pfrt::tools::parse_uint_list("--threads", args.value("threads", "1,2"), 1, 256);
   const std::vector<uint32_t> batches = pfrt::tools::parse_uint_list("--batch", args.value("batch", "1,4"), 1, 256);
   const double min_seconds = pfrt::tools::parse_double("--min-seconds", args.value("min-seconds", "0.3"), 0.0, 60.0);
   const bool xnnpack = !args.has("no-xnnpack");
 
   std::printf("kernels: f32 %s, int8 %s (GFLOP/s for f32, GOP/s for int8; int8 pfrt = quantise + GEMM)\n",
               pfrt::cpu::kernels::kernel_isa(), pfrt::cpu::kernels::int8_gemm_kernel().isa);
-  std::printf("%-22s %3s %9s %9s %9s %9s %9s %9s %7s\n", "shape m x k x n", "thr", "pfrt f32", "pfrt i8", "i8 gemm",
-              "xnn f32", "xnn qc8", "xnn qs8", "i8/f32");
+  std::printf("%-22s %3s %9s %9s %9s %9s %9s %9s %7s %8s\n", "shape m x k x n", "thr", "pfrt f32", "pfrt i8", "i8 gemm",
+              "xnn f32", "xnn qc8", "xnn qs8", "i8/f32", "quant us");
   for (const uint32_t batch : batches) {
     const uint64_t m = 197ull * batch;
-    const GemmShape shapes[] = {{"qkv", m, 192, 576}, {"attention output", m, 192, 192}, {"mlp fc1", m, 192, 768},
-                                {"mlp fc2", m, 768, 192}};
+    const GemmShape shapes[] = {
+        {"qkv", m, 192, 576}, {"attention output", m, 192, 192}, {"mlp fc1", m, 192, 768}, {"mlp fc2", m, 768, 192}};
     for (const uint32_t threads : thread_counts) {
       pfrt::cpu::WorkerTeam team(threads - 1, 50);
       for (const GemmShape& s : shapes) {
@@ -131,8 +133,8 @@ int run(int argc, char** argv) {
                                                      pfrt::tools::Int8Reference::kFullyConnectedQs8);
         }
         const std::string name = std::to_string(s.m) + "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
-        std::printf("%-22s %3u %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.2fx\n", name.c_str(), threads, r.f32, r.int8,
-                    r.int8_gemm, xf, xc, xs, r.f32 > 0 ? r.int8 / r.f32 : 0.0);
+        std::printf("%-22s %3u %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.2fx %8.1f\n", name.c_str(), threads, r.f32,
+                    r.int8, r.int8_gemm, xf, xc, xs, r.f32 > 0 ? r.int8 / r.f32 : 0.0, r.quantize_us);
         std::fflush(stdout);
       }
     }

@@ -63,6 +63,10 @@ const Int8GemmKernel* const* int8_gemm_kernels(size_t* count) {
     &int8_avx_vnni,
     &int8_avx2,
 #endif
+#if defined(PFRT_KERNEL_BASE) && defined(__aarch64__)
+    &int8_neon_dotprod,
+    &int8_neon,
+#endif
 #if defined(PFRT_KERNEL_BASE)
     &int8_scalar,
 #endif

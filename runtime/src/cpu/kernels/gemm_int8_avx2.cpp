@@ -15,6 +15,8 @@ struct Madd {
   static constexpr size_t kLanes = 8, kGroup = 2, kRows = 6;
   typedef int32_t vi __attribute__((vector_size(32)));
   typedef float vf __attribute__((vector_size(32)));
+  using q_type = int16_t;
+  typedef int16_t vq __attribute__((vector_size(16)));
   static vi load_w(const int8_t* p) {
     return bit_cast<vi>(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
   }
@@ -28,7 +30,7 @@ void madd_run(const Int8GemmArgs& args) { Int8Tiles<Madd>::run(args); }
 
 void madd_quantize(const float* x, size_t x_stride, size_t rows, size_t in, size_t k, void* q, size_t q_stride,
                    float* scales) {
-  quantize_rows<Madd, int16_t, 0>(x, x_stride, rows, in, k, q, q_stride, scales);
+  quantize_rows<Madd, 0>(x, x_stride, rows, in, k, q, q_stride, scales);
 }
 
 }  // namespace

@@ -24,6 +24,8 @@ struct Vnni {
   static constexpr size_t kLanes = 16, kGroup = 4, kRows = 8;
   typedef int32_t vi __attribute__((vector_size(64)));
   typedef float vf __attribute__((vector_size(64)));
+  using q_type = uint8_t;
+  typedef uint8_t vq __attribute__((vector_size(16)));
   static vi load_w(const int8_t* p) {
     vi v;
     __builtin_memcpy(&v, p, sizeof v);
@@ -39,6 +41,8 @@ struct Vnni {
   static constexpr size_t kLanes = 8, kGroup = 4, kRows = 6;
   typedef int32_t vi __attribute__((vector_size(32)));
   typedef float vf __attribute__((vector_size(32)));
+  using q_type = uint8_t;
+  typedef uint8_t vq __attribute__((vector_size(8)));
   static vi load_w(const int8_t* p) {
     vi v;
     __builtin_memcpy(&v, p, sizeof v);
@@ -55,7 +59,7 @@ void vnni_run(const Int8GemmArgs& args) { Int8Tiles<Vnni>::run(args); }
 
 void vnni_quantize(const float* x, size_t x_stride, size_t rows, size_t in, size_t k, void* q, size_t q_stride,
                    float* scales) {
-  quantize_rows<Vnni, uint8_t, 128>(x, x_stride, rows, in, k, q, q_stride, scales);
+  quantize_rows<Vnni, 128>(x, x_stride, rows, in, k, q, q_stride, scales);
 }
 
 }  // namespace

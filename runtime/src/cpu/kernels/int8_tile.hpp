@@ -7,7 +7,8 @@
 //
 // K provides: kLanes (int32 lanes of a vector), kGroup (k values a dot step sums), kRows
 // (rows of the whole tile); vi and vf (GCC int32 and float vectors of kLanes: a vector_size
-// that depends on a template parameter is lost); load_w(p) (the weights of one
+// that depends on a template parameter is lost); q_type (the activations' type) and vq (kLanes
+// of it); load_w(p) (the weights of one
 // vector's columns for one k group, kLanes * kGroup bytes at p); broadcast(word) (the 4 bytes
 // of one row's k group in every lane); dot(acc, x, w) (acc + the group's products, exact).
 // A panel is two vectors of columns (W = 2 * kLanes). Each output is its exact int32 sum, then
@@ -158,12 +159,13 @@ struct Int8Tiles {
 
 // The contract's per-row quantisation in K's vectors (quantize_value's steps: NaN to 0, clamp,
 // then round to nearest even by adding and subtracting 1.5 * 2^23, exact for |v| <= 127),
-// storing q + kOffset as T.
-template <class K, class T, int32_t kOffset>
+// storing q + kOffset as K::q_type (K::vq: kLanes of them).
+template <class K, int32_t kOffset>
 void quantize_rows(const float* x, size_t x_stride, size_t rows, size_t in, size_t k, void* q, size_t q_stride,
                    float* scales) {
   using vi = typename K::vi;
   using vf = typename K::vf;
+  using T = typename K::q_type;
   constexpr size_t kN = K::kLanes;
   const vf zero{}, high = zero + 127.0f, low = zero - 127.0f, magic = zero + 12582912.0f;
   for (size_t r = 0; r < rows; ++r) {
@@ -183,6 +185,17 @@ void quantize_rows(const float* x, size_t x_stride, size_t rows, size_t in, size
     float inv;
     scales[r] = row_scale(amax, &inv);
     i = 0;
+    if (amax >= 0x00800000u && amax < 0x7F800000u) {
+      // amax normal and finite: 127 / amax is finite, every |x * inv| <= 127 (1 + 2^-24)^2
+      // rounds to at most 127, and nothing is NaN: no clamp needed, same results.
+      for (; i + kN <= in; i += kN) {
+        vf v;
+        __builtin_memcpy(&v, xr + i, sizeof v);
+        v = (v * inv + magic) - magic;
+        const typename K::vq n = __builtin_convertvector(__builtin_convertvector(v, vi) + kOffset, typename K::vq);
+        __builtin_memcpy(qr + i, &n, sizeof n);
+      }
+    }
     for (; i + kN <= in; i += kN) {
       vf v;
       __builtin_memcpy(&v, xr + i, sizeof v);
@@ -191,8 +204,8 @@ void quantize_rows(const float* x, size_t x_stride, size_t rows, size_t in, size
       v = v > high ? high : v;
       v = v < low ? low : v;
       v = (v + magic) - magic;
-      const vi n = __builtin_convertvector(v, vi) + kOffset;
-      for (size_t l = 0; l < kN; ++l) qr[i + l] = T(n[l]);
+      const typename K::vq n = __builtin_convertvector(__builtin_convertvector(v, vi) + kOffset, typename K::vq);
+      __builtin_memcpy(qr + i, &n, sizeof n);
     }
     quantize_tail<T, kOffset>(xr, i, in, k, inv, qr);
   }
