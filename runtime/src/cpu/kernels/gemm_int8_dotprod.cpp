@@ -3,7 +3,8 @@
 // #pragma target on this file alone: the dispatch runs the kernel only where the kernel reports
 // HWCAP_ASIMDDP.
 #if defined(__aarch64__) && defined(PFRT_KERNEL_BASE)
-#pragma GCC target("+dotprod")
+// arm_neon.h declares sdot for armv8.2-a+dotprod, and every CPU with the extension is ARMv8.2+.
+#pragma GCC target("arch=armv8.2-a+dotprod")
 #include <arm_neon.h>
 
 #include "cpu/kernels/int8_tile.hpp"
@@ -38,7 +39,7 @@ void sdot_quantize(const float* x, size_t x_stride, size_t rows, size_t in, size
 
 }  // namespace
 
-extern const Int8GemmKernel int8_neon_dotprod{"neon-dotprod", Int8Feature::kDotprod, Sdot::kRows,  2 * Sdot::kLanes,
+extern const Int8GemmKernel int8_neon_dotprod{"neon-dotprod", Int8Feature::kDotprod, Sdot::kRows,   2 * Sdot::kLanes,
                                               Sdot::kGroup,   Int8Format::kS8,       sdot_quantize, sdot_run};
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA
