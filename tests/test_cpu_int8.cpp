@@ -295,7 +295,7 @@ TEST_CASE("cpu int8 gemm split by rows, panels or GemmTiling items equals one ru
   });
 }
 
-TEST_CASE("cpu int8 gemm: every kernel equals the scalar one; each keeps the kernel that packed it") {
+TEST_CASE("cpu int8 gemm: every kernel equals the scalar one, and each keeps the kernel that packed it") {
   const Problem p(23, 130, 75, true, 81);
   std::vector<cpu::PackedLinearInt8> packed;
   std::vector<std::string> names;
@@ -343,10 +343,13 @@ TEST_CASE("cpu int8 gemm: caller storage, moves, no inputs, bad weights") {
   });
 }
 
-TEST_CASE("cpu int8 kernels: use_int8_isa refuses a kernel the CPU does not run; use_isa picks its set's best") {
+TEST_CASE("cpu int8 kernels: use_int8_isa refuses a kernel the CPU does not run, and use_isa picks its set's best") {
   test::IsaGuard guard;
   const std::vector<const char*> isas = cpu::kernels::supported_int8_isas();
   REQUIRE(!isas.empty());
+  std::string names;
+  for (const char* isa : isas) names += std::string(names.empty() ? "" : ", ") + isa;
+  MESSAGE("int8 kernels this CPU runs: " << names);  // shown with -s (e.g. that qemu runs sdot)
   CHECK(std::string(isas.front()) == cpu::kernels::int8_gemm_kernel().isa);
   CHECK(std::string(isas.back()) == "scalar");
   CHECK_THROWS_AS(cpu::kernels::use_int8_isa("avx1024-vnni"), std::invalid_argument);
