@@ -67,8 +67,8 @@ TEST_CASE("f16: float_to_half rounds to nearest even and refuses values beyond t
   CHECK(convert::float_to_half(-2.0f, "x") == 0xc000);
   CHECK(convert::float_to_half(65504.0f, "x") == 0x7bff);
   CHECK(convert::float_to_half(0.0f, "x") == 0x0000);
-  CHECK(convert::float_to_half(std::ldexp(1.0f, -24), "x") == 0x0001);  // smallest subnormal
-  CHECK(convert::float_to_half(std::ldexp(1.0f, -25), "x") == 0x0000);  // a tie: to even (0)
+  CHECK(convert::float_to_half(std::ldexp(1.0f, -24), "x") == 0x0001);         // smallest subnormal
+  CHECK(convert::float_to_half(std::ldexp(1.0f, -25), "x") == 0x0000);         // a tie: to even (0)
   CHECK(convert::float_to_half(1.0f + std::ldexp(1.0f, -11), "x") == 0x3c00);  // tie to even mantissa
   CHECK(convert::float_to_half(1.0f + 3 * std::ldexp(1.0f, -11), "x") == 0x3c02);
   CHECK_THROWS_WITH_AS(convert::float_to_half(70000.0f, "tensor 'w' element 3"),
@@ -101,7 +101,8 @@ TEST_CASE("int8: per-output-channel weights as the contract says") {
 
 TEST_CASE("int8: the reference GEMM is the contract's arithmetic") {
   const size_t in = 37, out = 5;
-  std::vector<float> x = test::random_floats(in, 3), w = test::random_floats(in * out, 4), b = test::random_floats(out, 5);
+  std::vector<float> x = test::random_floats(in, 3), w = test::random_floats(in * out, 4),
+                     b = test::random_floats(out, 5);
   x[7] = 2.5f;  // the row's amax
   std::vector<int8_t> qw(in * out), scratch(in);
   std::vector<float> sw(out), y(out);
@@ -147,7 +148,8 @@ TEST_CASE("f16 and int8 models record their precision and open") {
 
 TEST_CASE("the loader checks quantised tensors") {
   const auto c8 = with_precision(test::tiny_config(), format::Precision::kInt8);
-  const auto with = [&](const format::ModelConfig& c, const std::function<void(std::vector<convert::WriterTensor>&)>& edit) {
+  const auto with = [&](const format::ModelConfig& c,
+                        const std::function<void(std::vector<convert::WriterTensor>&)>& edit) {
     auto tensors = test::random_tensors(c, 1);
     edit(tensors);
     return convert::serialize_model(c, tensors, {});
@@ -230,9 +232,11 @@ TEST_CASE("int8 models: the reference backend's logits stay near the f32 model's
     worst = std::max(worst, double(std::fabs(f32[i] - int8[i])));
     largest = std::max(largest, double(std::fabs(f32[i])));
   }
-  CHECK(worst > 0.0);              // it does quantise
-  CHECK(worst < 0.05 * largest);   // random weights: a few percent of the logits' range
+  CHECK(worst > 0.0);             // it does quantise
+  CHECK(worst < 0.05 * largest);  // random weights: a few percent of the logits' range
   const Model model = Model::from_buffer(int8_bytes.data(), int8_bytes.size());
-  CHECK(Session(model, {"reference", 1, 0}).describe().find("GEMMs int8 (weights symmetric per output channel, "
-                                                            "activations dynamic per row)") != std::string::npos);
+  CHECK(Session(model, {"reference", 1, 0})
+            .describe()
+            .find("GEMMs int8 (weights symmetric per output channel, "
+                  "activations dynamic per row)") != std::string::npos);
 }

@@ -55,8 +55,7 @@ WriterTensor stored_tensor(const format::TensorSpec& spec, const std::vector<flo
     t.dtype = int8_t(fb::DType::F16);
     t.data.resize(values.size() * 2);
     for (size_t i = 0; i < values.size(); ++i) {
-      const uint16_t h =
-          float_to_half(values[i], origin + ": tensor '" + spec.name + "' element " + std::to_string(i));
+      const uint16_t h = float_to_half(values[i], origin + ": tensor '" + spec.name + "' element " + std::to_string(i));
       t.data[2 * i] = uint8_t(h & 0xffu);
       t.data[2 * i + 1] = uint8_t(h >> 8);
     }

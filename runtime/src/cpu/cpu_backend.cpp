@@ -3,7 +3,6 @@
 #include <mutex>
 
 #include "cpu/cpu_session.hpp"
-#include "error.hpp"
 
 namespace pfrt::cpu {
 
@@ -21,9 +20,6 @@ class CpuBackend final : public core::Backend {
   }
   std::unique_ptr<core::BackendSession> create_session(std::shared_ptr<const core::Model> model,
                                                        const core::BackendOptions& options) const override {
-    if (model->config().quantization.precision == format::Precision::kInt8) {
-      core::fail(PFRT_UNSUPPORTED, model->origin() + ": the cpu backend does not run int8 models yet");
-    }
     return std::make_unique<CpuSession>(std::move(model), options);
   }
 };

@@ -146,7 +146,7 @@ std::string validate(const ModelConfig& c) {
   }
   if (q.precision == Precision::kInt8 && patch_dim > Limits::kMaxInt8Depth) {
     return field_error("patch_size^2 x channels", patch_dim,
-                       "must be at most 131072 in an int8 model (int32 accumulation of the stem)");
+                       "must be at most 65536 in an int8 model (int32 accumulation of the stem)");
   }
   if (std::string e = check_per_channel("mean", c.mean, c.channels, false); !e.empty()) return e;
   if (std::string e = check_per_channel("std", c.std, c.channels, true); !e.empty()) return e;

@@ -97,8 +97,9 @@ struct Limits {
   static constexpr uint32_t kMaxBlocksPerBranch = 1024;
   static constexpr uint32_t kMaxClasses = 1u << 20;
   static constexpr uint32_t kMaxLabelBytes = 4096;
-  // Inputs of an int8 GEMM: in x 127 x 127 must fit an int32 accumulator.
-  static constexpr uint32_t kMaxInt8Depth = 131072;
+  // Inputs of an int8 GEMM: in x 255 x 127 must fit an int32 accumulator (the u8 x s8 form of
+  // the VNNI kernels; cpu::PackedLinearInt8::kMaxIn).
+  static constexpr uint32_t kMaxInt8Depth = 65536;
 };
 
 // Empty when the config is valid, else a message naming the offending field and value.

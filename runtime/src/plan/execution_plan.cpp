@@ -113,8 +113,8 @@ class Builder {
     return uint32_t(linears_.size() - 1);
   }
 
-  static Stage linear_stage(uint32_t layer, const LinearLayer& l, const View& in, const View& out,
-                            Activation activation = Activation::kNone, const View* residual = nullptr) {
+  Stage linear_stage(uint32_t layer, const LinearLayer& l, const View& in, const View& out,
+                     Activation activation = Activation::kNone, const View* residual = nullptr) {
     Stage s{};
     s.op = Op::kLinear;
     s.linear = layer;
@@ -126,6 +126,11 @@ class Builder {
       s.has_aux = true;
     }
     s.flops_per_image = 2ull * in.rows * l.in * l.out;
+    if (l.int8() && options_.int8_scratch) {
+      const Arena arena = buffers_[in.buffer].arena == Arena::kSlot ? Arena::kSlot : Arena::kSession;
+      s.scratch = buffer(l.name + " quantised input", arena, options_.int8_scratch(layer, n_ * in.rows));
+      s.has_scratch = true;
+    }
     return s;
   }
 

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -119,7 +120,8 @@ struct Stage {
   Activation activation = Activation::kNone;  // kLinear
   WeightRef gamma, beta;                      // kLayerNorm
   WeightRef cls, pos;                         // kAssembleTokens: class token, position embedding
-  BufferId scratch = 0;                       // kAttention: the backend's scratch (kSlot)
+  BufferId scratch = 0;  // kAttention: the backend's scratch (kSlot); int8 kLinear: the quantised input
+                         // (in the arena of the stage's input)
   bool has_scratch = false;
   uint32_t block = 0;  // the block a branch stage belongs to (profiles, messages)
   // Multiply-adds x 2 per image (GEMMs and attention's two products), what benchmarks count.
@@ -132,12 +134,16 @@ struct AttentionShape {
   size_t batch, heads, tokens, head_dim, queries, threads;
 };
 using AttentionScratch = size_t (*)(const AttentionShape& shape);
+// What a backend needs for an int8 GEMM's quantised input: floats for `rows` rows of linear
+// layer `layer` (PlanOptions::int8_scratch). The input is quantised once per GEMM stage.
+using Int8Scratch = std::function<size_t(uint32_t layer, size_t rows)>;
 
 struct PlanOptions {
   size_t batch = 1;                              // capacity: runs of up to this many images
   uint32_t threads = 1;                          // the session's threads (cpu: split by plan_threads)
   uint32_t max_slots = 0;                        // when non-zero, at most this many slots (streams), one thread each
   AttentionScratch attention_scratch = nullptr;  // null: no scratch
+  Int8Scratch int8_scratch;                      // empty: none (int8 linear stages get no scratch)
 };
 
 class ExecutionPlan {
