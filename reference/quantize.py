@@ -3,7 +3,7 @@
 
 Every nn.Linear of the network is a GEMM weight (stem patch projection, QKV, output projection,
 fc1, fc2, head); LayerNorm, biases and embeddings stay f32. The int8 contract (README,
-"Precision"):
+"int8 and f16 models"):
   weights      s_w[n] = max_k |W[n][k]| / 127 (1 for a zero row);
                q_w = clamp(round_half_even(W / s_w), -127, 127)            (f32 division)
   activations  per row at run time: s_x[r] = max_k |x[r][k]| / 127 (0 for a zero row);

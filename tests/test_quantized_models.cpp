@@ -1,4 +1,4 @@
-// f16 and int8 models (README, "Precision"): what the file records and the loader checks, how
+// f16 and int8 models (README, "int8 and f16 models"): what the file records and the loader checks, how
 // pfrt-convert stores weights, and the reference backend's arithmetic against the int8 contract
 // computed here independently. PyTorch parity of quantised models is in tests/test_parity.cpp.
 #include <doctest/doctest.h>

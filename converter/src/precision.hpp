@@ -1,4 +1,4 @@
-// How pfrt-convert stores a GEMM weight in the model's precision (README, "Precision"): f16
+// How pfrt-convert stores a GEMM weight in the model's precision (README, "int8 and f16 models"): f16
 // rounded to nearest even, or int8 symmetric per output channel as the int8 contract says
 // (reference/quantize.py does the same in PyTorch for fake-quant parity).
 #pragma once

@@ -24,7 +24,7 @@ enum class TrainingMode : uint8_t { kUnknown = 0, kProgressive = 1, kPlain = 2 }
 // The storage type of every GEMM weight (values as the schema's DType). Every other tensor
 // (LayerNorm, biases, class token, position embedding) is f32 whatever the precision.
 enum class Precision : uint8_t { kF32 = 0, kF16 = 1, kInt8 = 2 };
-// How int8 weights were quantised (docs: the schema and the README's "Precision" section).
+// How int8 weights were quantised (docs: the schema and the README's "int8 and f16 models").
 enum class WeightQuantization : uint8_t { kNone = 0, kSymmetricPerOutputChannel = 1 };
 // How the inputs of int8 GEMMs are quantised: dynamically, per row, at run time.
 enum class ActivationQuantization : uint8_t { kNone = 0, kDynamicPerRow = 1 };

@@ -99,7 +99,7 @@ const char* to_string(StageKind kind);
 //   f32:  y = x W^T + b in f32;
 //   f16:  weights stored as f16, run as f32 where the hardware has no f16 arithmetic (the
 //         model holds them widened) or as f16 products with f32 accumulation (GPU);
-//   int8: (README, "Precision") x quantised per row at run time, int32 products of q_x and
+//   int8: (README, "int8 and f16 models") x quantised per row at run time, int32 products of q_x and
 //         q_w, y = float(acc) * (s_x[r] * s_w[n]) + b[n], then the f32 epilogue.
 struct LinearLayer {
   std::string name;  // "block 0 qkv", "stem", ...
