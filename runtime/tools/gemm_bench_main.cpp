@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <exception>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,8 @@ int run(int argc, char** argv) {
   args.option("threads", "LIST", "thread counts to time, e.g. 1,2 (default 1,2)");
   args.option("batch", "LIST", "images per run: m = 197 x batch rows (default 1,4)");
   args.option("min-seconds", "S", "time each rate for at least S seconds (default 0.3)");
+  args.option("isa", "NAME", "pfrt's kernels of this instruction set (default: the best the CPU runs)");
+  args.option("int8-kernel", "NAME", "pfrt's int8 kernel (default: the best of the instruction set)");
   args.flag("no-xnnpack", "time pfrt's GEMMs only");
   args.flag("help", "print this help");
   args.parse(argc, argv);
@@ -111,6 +114,12 @@ int run(int argc, char** argv) {
   const std::vector<uint32_t> batches = pfrt::tools::parse_uint_list("--batch", args.value("batch", "1,4"), 1, 256);
   const double min_seconds = pfrt::tools::parse_double("--min-seconds", args.value("min-seconds", "0.3"), 0.0, 60.0);
   const bool xnnpack = !args.has("no-xnnpack");
+  try {  // test hooks of the kernel dispatch, for timing the other kernels this CPU runs
+    if (args.has("isa")) pfrt::cpu::kernels::use_isa(args.value("isa").c_str());
+    if (args.has("int8-kernel")) pfrt::cpu::kernels::use_int8_isa(args.value("int8-kernel").c_str());
+  } catch (const std::invalid_argument& e) {
+    throw pfrt::tools::UsageError(e.what());
+  }
 
   std::printf("kernels: f32 %s, int8 %s (GFLOP/s for f32, GOP/s for int8; int8 pfrt = quantise + GEMM)\n",
               pfrt::cpu::kernels::kernel_isa(), pfrt::cpu::kernels::int8_gemm_kernel().isa);

@@ -17,6 +17,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#if defined(__AVX2__) && !defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "cpu/kernels/epilogue.hpp"
 #include "cpu/kernels/isa_kernels.hpp"
@@ -157,6 +161,28 @@ struct Int8Tiles {
   }
 };
 
+// Stores the lanes of n (values that fit K::q_type) as K::q_type at p.
+template <class K>
+inline void store_narrow(typename K::q_type* p, typename K::vi n) {
+#if defined(__AVX2__) && !defined(__AVX512F__)
+  if constexpr (sizeof(typename K::vi) == 32 && std::is_same<typename K::q_type, uint8_t>::value) {
+    // 8 int32 to 8 u8 (GCC's vector conversion does it lane by lane without AVX-512).
+    const __m256i v = bit_cast<__m256i>(n);
+    const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(w, w));
+    return;
+  }
+  if constexpr (sizeof(typename K::vi) == 32 && std::is_same<typename K::q_type, int16_t>::value) {
+    const __m256i v = bit_cast<__m256i>(n);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                     _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+    return;
+  }
+#endif
+  const typename K::vq q = __builtin_convertvector(n, typename K::vq);
+  __builtin_memcpy(p, &q, sizeof q);
+}
+
 // The contract's per-row quantisation in K's vectors (quantize_value's steps: NaN to 0, clamp,
 // then round to nearest even by adding and subtracting 1.5 * 2^23, exact for |v| <= 127),
 // storing q + kOffset as K::q_type (K::vq: kLanes of them).
@@ -192,8 +218,7 @@ void quantize_rows(const float* x, size_t x_stride, size_t rows, size_t in, size
         vf v;
         __builtin_memcpy(&v, xr + i, sizeof v);
         v = (v * inv + magic) - magic;
-        const typename K::vq n = __builtin_convertvector(__builtin_convertvector(v, vi) + kOffset, typename K::vq);
-        __builtin_memcpy(qr + i, &n, sizeof n);
+        store_narrow<K>(qr + i, __builtin_convertvector(v, vi) + kOffset);
       }
     }
     for (; i + kN <= in; i += kN) {
@@ -204,8 +229,7 @@ void quantize_rows(const float* x, size_t x_stride, size_t rows, size_t in, size
       v = v > high ? high : v;
       v = v < low ? low : v;
       v = (v + magic) - magic;
-      const typename K::vq n = __builtin_convertvector(__builtin_convertvector(v, vi) + kOffset, typename K::vq);
-      __builtin_memcpy(qr + i, &n, sizeof n);
+      store_narrow<K>(qr + i, __builtin_convertvector(v, vi) + kOffset);
     }
     quantize_tail<T, kOffset>(xr, i, in, k, inv, qr);
   }
