@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "convert.hpp"
 #include "convert_error.hpp"
 #include "model_writer.hpp"
 #include "pfrt/pfrt.hpp"
@@ -239,4 +240,32 @@ TEST_CASE("int8 models: the reference backend's logits stay near the f32 model's
             .describe()
             .find("GEMMs int8 (weights symmetric per output channel, "
                   "activations dynamic per row)") != std::string::npos);
+}
+
+TEST_CASE("pfrt-convert --precision: an unknown precision or an f16 overflow is an error and writes no file") {
+  CHECK_THROWS_WITH_AS(convert::parse_precision("int4"), "unknown precision 'int4': expected f32, f16 or int8",
+                       convert::ConvertError);
+  CHECK(convert::parse_precision("int8") == format::Precision::kInt8);
+  const auto c = test::tiny_config();
+  std::vector<test::RawTensor> raw = test::raw_tensors(c, 1);
+  for (test::RawTensor& t : raw) {
+    if (t.name != "mlp_head.1.weight") continue;
+    const float big = 1e6f;
+    std::memcpy(t.data.data() + 4 * 3, &big, 4);
+  }
+  test::TempDir dir;
+  convert::ConvertOptions options;
+  options.config_path = dir.write_text("config.json", test::config_json_text(c));
+  options.weights_path = dir.write("model.safetensors", test::safetensors_bytes(raw));
+  options.output_path = dir.file("model.pfrt");
+  options.precision = format::Precision::kF16;
+  CHECK_THROWS_WITH_AS(
+      convert::convert(options),
+      doctest::Contains("tensor 'mlp_head.1.weight' element 3 is 1000000.000000, beyond the f16 range"),
+      convert::ConvertError);
+  CHECK(dir.list().size() == 2);                 // config.json and model.safetensors: no model, no temporary file
+  options.precision = format::Precision::kInt8;  // int8 scales any range
+  convert::convert(options);
+  const Model model = Model::open(options.output_path);
+  CHECK(model.info().precision == PFRT_PRECISION_INT8);
 }
