@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 import pfrt_version  # noqa: E402
+import quantize  # noqa: E402
 import safetensors_io  # noqa: E402
 from paraformer import ParaFormer, ParaFormerConfig  # noqa: E402
 
@@ -118,18 +119,26 @@ def read_model(model_dir: str) -> Tuple[ParaFormer, Dict[str, object]]:
     return model, c
 
 
-def write_fixture(out_dir: str, model: ParaFormer, count: int, seed: int) -> None:
+def write_fixture(out_dir: str, model: ParaFormer, count: int, seed: int, precision: str = "f32") -> None:
+    """`precision` f16/int8: the logits of the model as pfrt runs it converted so (quantize.py);
+    fixture.json records it, and pfrt-convert --precision makes the matching file."""
     cfg = model.cfg
     g = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(count, cfg.channels, cfg.image_size, cfg.image_size, generator=g)
     model.eval()
     with torch.no_grad():
+        f32_logits = model(x)
+        model = quantize.fake_quantize(model, precision)
+        model.eval()
         logits = model(x)
         prefix = torch.stack([model(x, k) for k in range(1, cfg.branches + 1)])
-    for name, t in (("input.f32", x), ("logits.f32", logits), ("prefix_logits.f32", prefix)):
+    files = [("input.f32", x), ("logits.f32", logits), ("prefix_logits.f32", prefix)]
+    if precision != "f32":  # the unquantised model's, to bound what quantisation costs
+        files.append(("f32_logits.f32", f32_logits))
+    for name, t in files:
         safetensors_io.atomic_write(os.path.join(out_dir, name), t.contiguous().numpy().astype("<f4").tobytes())
     meta = {"inputs": count, "branches": cfg.branches, "classes": cfg.num_classes,
-            "input_shape": [count, cfg.channels, cfg.image_size, cfg.image_size]}
+            "input_shape": [count, cfg.channels, cfg.image_size, cfg.image_size], "precision": precision}
     safetensors_io.atomic_write(os.path.join(out_dir, "fixture.json"), (json.dumps(meta) + "\n").encode())
 
 
@@ -162,7 +171,7 @@ def cmd_random(args: argparse.Namespace) -> None:
     write_model(args.out, model, config_json(cfg, mean=[0.5] * cfg.channels, std=[0.25] * cfg.channels,
                                              labels=labels, training="unknown", name=f"random-seed{args.seed}"))
     if args.inputs:
-        write_fixture(args.out, model, args.inputs, args.seed)
+        write_fixture(args.out, model, args.inputs, args.seed, args.precision)
 
 
 # ----- authors' checkpoints -------------------------------------------------------------------
@@ -356,6 +365,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--inputs", type=int, default=0, help="also write a parity fixture with N inputs")
+    r.add_argument("--precision", choices=quantize.PRECISIONS, default="f32",
+                   help="the fixture's logits for the model converted at this precision (fake-quant)")
     add_shape_flags(r)
     r.set_defaults(func=cmd_random)
 

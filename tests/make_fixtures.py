@@ -37,6 +37,17 @@ SHAPES = {
                     "--mlp-dim 768 --classes 100",
 }
 
+# Quantised variants (reference/quantize.py's fake-quant logits; pfrt-convert --precision): every
+# pooling, residual form and GELU, several blocks, no projection, and the DeiT-Tiny shape.
+QUANTIZED = {
+    "b2_d1_mean": ("int8",),
+    "b4_d3_cls": ("int8", "f16"),
+    "b2_d3_mean_rgb": ("int8",),
+    "b2_noproj": ("int8",),
+    "b3_prenorm_tanh_weighted": ("int8", "f16"),
+    "deit_tiny_b2": ("int8", "f16"),
+}
+
 
 def main() -> int:
     out = sys.argv[1]
@@ -47,9 +58,18 @@ def main() -> int:
                          + flags.split())
         if rc != 0:
             return rc
+    names = list(SHAPES)
+    for seed, (name, flags) in enumerate(SHAPES.items()):
+        for precision in QUANTIZED.get(name, ()):
+            inputs = 2 if name.startswith("deit") else 3
+            names.append(f"{name}_{precision}")
+            rc = export.main(["random", "--out", os.path.join(out, names[-1]), "--seed", str(seed), "--inputs",
+                              str(inputs), "--precision", precision] + flags.split())
+            if rc != 0:
+                return rc
     with open(os.path.join(out, "index.txt"), "w") as f:
-        f.write("\n".join(SHAPES) + "\n")
-    print(f"wrote {len(SHAPES)} parity fixtures to {out}")
+        f.write("\n".join(names) + "\n")
+    print(f"wrote {len(names)} parity fixtures to {out}")
     return 0
 
 

@@ -33,7 +33,7 @@ TEST_CASE("status strings are distinct and the version is reported") {
   CHECK(names.size() == size_t(PFRT_INTERNAL_ERROR) + 1);
   CHECK(std::string(pfrt_version()) == std::to_string(PFRT_VERSION_MAJOR) + "." + std::to_string(PFRT_VERSION_MINOR) +
                                            "." + std::to_string(PFRT_VERSION_PATCH));
-  CHECK(pfrt_format_version() == 1);
+  CHECK(pfrt_format_version() == 2);
 }
 
 TEST_CASE("null pointers are refused with a message, never dereferenced") {

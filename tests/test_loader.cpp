@@ -107,16 +107,16 @@ TEST_CASE("a corrupt offset inside the file fails FlatBuffers verification") {
 
 TEST_CASE("versions: newer files are refused with advice, zero versions are corrupt") {
   convert::WriterHeader newer;
-  newer.format_version = 3;
-  newer.min_reader_version = 2;
+  newer.format_version = 4;
+  newer.min_reader_version = 3;
   const auto c = test::tiny_config();
   expect(open_bytes(build(c, test::random_tensors(c, 1), newer)), PFRT_UNSUPPORTED,
-         "written in pfrt format version 3, which needs a reader of version 2 or newer; this runtime reads format "
-         "version 1: upgrade pfrt");
+         "written in pfrt format version 4, which needs a reader of version 3 or newer; this runtime reads format "
+         "version 2: upgrade pfrt");
 
   convert::WriterHeader forward_compatible;
-  forward_compatible.format_version = 2;  // newer writer, but readable by version 1
-  forward_compatible.min_reader_version = 1;
+  forward_compatible.format_version = 3;  // newer writer, but readable by version 2
+  forward_compatible.min_reader_version = 2;
   CHECK(open_bytes(build(c, test::random_tensors(c, 1), forward_compatible)).status == PFRT_OK);
 
   convert::WriterHeader zero;
@@ -185,7 +185,9 @@ TEST_CASE("tensor defects are named") {
   }
   SUBCASE("a dtype this runtime does not run") {
     tensors[4].dtype = int8_t(fb::DType::F16);
-    expect(open_bytes(build(c, tensors)), PFRT_UNSUPPORTED, "tensor 'mlp_head.0.weight' has dtype F16");
+    expect(open_bytes(build(c, tensors)), PFRT_INVALID_MODEL,
+           "tensor 'mlp_head.0.weight' has dtype F16; a model of precision f32 stores it as F32 (only GEMM weights are "
+           "quantised)");
   }
   SUBCASE("two tensors sharing their data") {
     tensors[5].shares_data_of = 4;  // mlp_head.0.bias reuses mlp_head.0.weight's bytes (same size)

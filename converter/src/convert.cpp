@@ -8,6 +8,7 @@
 #include "model_writer.hpp"
 #include "output_file.hpp"
 #include "pfrt/pfrt.h"
+#include "precision.hpp"
 #include "safetensors_reader.hpp"
 #include "sha256.hpp"
 
@@ -60,6 +61,10 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
   const std::vector<format::TensorSpec> specs = format::expected_tensors(parsed.model);
   check_tensors(weights, specs, options.weights_path);
 
+  parsed.model.quantization = format::Quantization::of(options.precision);
+  if (std::string problem = format::validate(parsed.model); !problem.empty()) {
+    throw ConvertError(options.config_path + ": " + problem);
+  }
   ConvertSummary s;
   s.config = parsed.model;
   s.name = options.name.empty() ? parsed.name : options.name;
@@ -72,7 +77,7 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
       s.converted_dtypes.push_back(spec.name + ": " + source.dtype_name + " -> f32");
     const std::vector<float> values = weights.to_f32(spec.name);
     check_finite(values, spec.name, options.weights_path);
-    tensors.push_back(f32_tensor(spec.name, spec.shape, values));
+    tensors.push_back(stored_tensor(spec, values, options.precision, options.weights_path));
     s.parameters += format::element_count(spec.shape);
   }
   s.tensors = tensors.size();

@@ -14,7 +14,8 @@ struct ConvertOptions {
   std::string config_path;
   std::string weights_path;
   std::string output_path;
-  std::string name;  // overrides config.json's name when set
+  std::string name;                                       // overrides config.json's name when set
+  format::Precision precision = format::Precision::kF32;  // of the GEMM weights (README, "int8 and f16 models")
 };
 
 struct ConvertSummary {

@@ -6,11 +6,13 @@
 #include "convert.hpp"
 #include "convert_error.hpp"
 #include "pfrt/pfrt.h"
+#include "precision.hpp"
 
 namespace {
 
 const char kUsage[] =
-    "usage: pfrt-convert --config config.json --weights model.safetensors -o model.pfrt [--name NAME] [--quiet]\n"
+    "usage: pfrt-convert --config config.json --weights model.safetensors -o model.pfrt [--precision P]\n"
+    "                    [--name NAME] [--quiet]\n"
     "\n"
     "Converts a Para-Former (config.json and model.safetensors, as written by reference/export.py)\n"
     "into one pfrt model file. Every tensor is checked against the config first; the output is\n"
@@ -19,6 +21,9 @@ const char kUsage[] =
     "  --config PATH     model description (format \"pfrt-paraformer\")\n"
     "  --weights PATH    tensors in safetensors format (F32, F16, BF16 or F64; stored as f32)\n"
     "  -o, --output PATH the model file to write\n"
+    "  --precision P     f32 (default), f16 or int8: how the GEMM weights are stored. int8: weights\n"
+    "                    symmetric per output channel, activations quantised per row at run time\n"
+    "                    (no calibration data); LayerNorm, biases and embeddings stay f32\n"
     "  --name NAME       model name to record (default: config.json's \"name\")\n"
     "  --quiet           print nothing on success\n"
     "  --version         print the version and exit\n";
@@ -55,6 +60,14 @@ int main(int argc, char** argv) {
       if (!value(&options.output_path)) return usage_error(arg + " needs a path");
     } else if (arg == "--name") {
       if (!value(&options.name)) return usage_error("--name needs a value");
+    } else if (arg == "--precision") {
+      std::string text;
+      if (!value(&text)) return usage_error("--precision needs a value: f32, f16 or int8");
+      try {
+        options.precision = pfrt::convert::parse_precision(text);
+      } catch (const pfrt::convert::ConvertError& e) {
+        return usage_error(std::string("--precision: ") + e.what());
+      }
     } else if (arg == "--quiet") {
       quiet = true;
     } else {
@@ -72,11 +85,11 @@ int main(int argc, char** argv) {
       const auto& c = s.config;
       std::printf(
           "%s: %ux%ux%u, patch %u, D=%u, %u heads x %u, MLP %u, B=%u x d=%u, %u classes, %s pooling, "
-          "%llu parameters, %llu bytes (weights sha256 %.16s...)\n",
+          "%s, %llu parameters, %llu bytes (weights sha256 %.16s...)\n",
           options.output_path.c_str(), c.image_size, c.image_size, c.channels, c.patch_size, c.embed_dim, c.heads,
           c.head_dim, c.mlp_dim, c.branches, c.blocks_per_branch, c.classes, to_string(c.pooling),
-          static_cast<unsigned long long>(s.parameters), static_cast<unsigned long long>(s.output_bytes),
-          s.source_sha256.c_str());
+          c.quantization.describe().c_str(), static_cast<unsigned long long>(s.parameters),
+          static_cast<unsigned long long>(s.output_bytes), s.source_sha256.c_str());
     }
   } catch (const pfrt::convert::ConvertError& e) {
     std::fprintf(stderr, "pfrt-convert: error: %s\n", e.what());

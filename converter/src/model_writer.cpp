@@ -27,27 +27,30 @@ std::vector<uint8_t> serialize_model(const format::ModelConfig& c, const std::ve
     data_offsets.push_back(data);
     auto name = builder.CreateString(t.name);
     auto shape = builder.CreateVector(t.shape);
-    tensor_offsets.push_back(fb::CreateTensor(builder, name, fb::DType(t.dtype), shape, data));
+    auto scales = t.scales.empty() ? 0 : builder.CreateVector(t.scales);
+    tensor_offsets.push_back(fb::CreateTensor(builder, name, fb::DType(t.dtype), shape, data, scales));
   }
   auto tensor_vector = builder.CreateVector(tensor_offsets);
 
   std::vector<flatbuffers::Offset<flatbuffers::String>> labels;
   for (const std::string& l : c.labels) labels.push_back(builder.CreateString(l));
-  auto config = fb::CreateConfig(builder, c.image_size, c.channels, c.patch_size, c.embed_dim, c.heads, c.head_dim,
-                                 c.mlp_dim, c.branches, c.blocks_per_branch, c.classes, fb::Pooling(c.pooling),
-                                 fb::Residual(c.residual), fb::Gelu(c.gelu), c.layernorm_eps,
-                                 c.merge_weights.empty() ? 0 : builder.CreateVector(c.merge_weights),
-                                 builder.CreateVector(c.mean), builder.CreateVector(c.std),
-                                 labels.empty() ? 0 : builder.CreateVector(labels), fb::TrainingMode(c.training));
+  auto config = fb::CreateConfig(
+      builder, c.image_size, c.channels, c.patch_size, c.embed_dim, c.heads, c.head_dim, c.mlp_dim, c.branches,
+      c.blocks_per_branch, c.classes, fb::Pooling(c.pooling), fb::Residual(c.residual), fb::Gelu(c.gelu),
+      c.layernorm_eps, c.merge_weights.empty() ? 0 : builder.CreateVector(c.merge_weights),
+      builder.CreateVector(c.mean), builder.CreateVector(c.std), labels.empty() ? 0 : builder.CreateVector(labels),
+      fb::TrainingMode(c.training), fb::DType(c.quantization.precision), fb::WeightQuantization(c.quantization.weights),
+      fb::ActivationQuantization(c.quantization.activations));
 
   std::vector<flatbuffers::Offset<fb::KeyValue>> metadata;
   for (const auto& [key, value] : header.metadata) {
     metadata.push_back(fb::CreateKeyValue(builder, builder.CreateString(key), builder.CreateString(value)));
   }
-  auto model = fb::CreateModel(builder, header.format_version, header.min_reader_version,
-                               builder.CreateString(header.producer), builder.CreateString(header.producer_version),
-                               builder.CreateString(header.source_sha256), builder.CreateString(header.name), config,
-                               tensor_vector, builder.CreateVectorOfSortedTables(&metadata));
+  auto model =
+      fb::CreateModel(builder, header.format_version, header.min_reader_version.value_or(format::min_reader_version(c)),
+                      builder.CreateString(header.producer), builder.CreateString(header.producer_version),
+                      builder.CreateString(header.source_sha256), builder.CreateString(header.name), config,
+                      tensor_vector, builder.CreateVectorOfSortedTables(&metadata));
   const char* identifier = header.identifier.size() == 4 ? header.identifier.c_str() : nullptr;
   if (header.size_prefixed) {
     builder.FinishSizePrefixed(model, identifier);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,13 @@ struct WriterTensor {
   int8_t dtype = 0;  // pfrt::fb::DType
   std::vector<int64_t> shape;
   std::vector<uint8_t> data;  // raw little-endian bytes
+  std::vector<float> scales;  // I8: one per output channel
   int shares_data_of = -1;    // >= 0: reuse that earlier tensor's data (only to test the reader)
 };
 
 struct WriterHeader {
   uint32_t format_version = format::kFormatVersion;
-  uint32_t min_reader_version = format::kFormatVersion;
+  std::optional<uint32_t> min_reader_version;  // unset: format::min_reader_version(config)
   std::string producer = "pfrt-convert";
   std::string producer_version;
   std::string source_sha256;

@@ -89,6 +89,18 @@ void bind_model(py::module_& m) {
       .def_readonly("flops", &ModelInfo::flops, "operations of one image through all branches")
       .def_readonly("flops_per_branch", &ModelInfo::flops_per_branch)
       .def_readonly("file_size", &ModelInfo::file_size)
+      .def_property_readonly(
+          "precision",
+          [](const ModelInfo& i) {
+            return i.precision == PFRT_PRECISION_INT8 ? "int8" : i.precision == PFRT_PRECISION_F16 ? "f16" : "f32";
+          },
+          "how the GEMM weights are stored: 'f32', 'f16' or 'int8'")
+      .def_property_readonly(
+          "activations",
+          [](const ModelInfo& i) {
+            return i.activations == PFRT_ACTIVATIONS_DYNAMIC_PER_ROW ? "dynamic per row" : "none";
+          },
+          "how int8 GEMM inputs are quantised: 'dynamic per row', or 'none'")
       .def("__repr__", [](const ModelInfo& i) {
         return "<pfrt.ModelInfo " + std::to_string(i.branches) + " branches x " + std::to_string(i.blocks_per_branch) +
                " blocks, " + std::to_string(i.image_size) + "x" + std::to_string(i.image_size) + "x" +

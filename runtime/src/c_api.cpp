@@ -45,6 +45,8 @@ pfrt_model_info model_info(const pfrt_model& model) {
   info.flops = ops.total(c.branches);
   info.flops_per_branch = ops.per_branch;
   info.file_size = model.model->file_size();
+  info.precision = pfrt_precision(c.quantization.precision);
+  info.activations = pfrt_activation_quantization(c.quantization.activations);
   return info;
 }
 

@@ -29,6 +29,7 @@ struct BenchConfig {
   std::string plot_path;       // --plot FILE.svg (the sweeps)
   // --sweep
   BlockShape shape;
+  std::string precision = "f32";  // --precision: the GEMM weights of the sweep's models
   std::vector<uint32_t> parallel_depths{1, 2, 4, 8, 12};
   std::vector<uint32_t> serial_depths{1, 2, 4, 8, 12};
   // --prefix-sweep --eval

@@ -68,6 +68,13 @@ BenchConfig parse(const ArgParser& args) {
   if (args.has("json")) c.format = OutputFormat::kJson;
   if (args.has("markdown")) c.format = OutputFormat::kMarkdown;
   c.reference_gemm = !args.has("no-reference-gemm");
+  if (args.has("precision")) {
+    if (!args.has("sweep")) throw UsageError("option '--precision' sets the precision of --sweep models");
+    c.precision = args.value("precision");
+    if (c.precision != "f32" && c.precision != "f16" && c.precision != "int8") {
+      throw UsageError("option '--precision': '" + c.precision + "' is not f32, f16 or int8");
+    }
+  }
   c.progress = !args.has("no-progress");
   if (args.has("profile")) {
     if (prefix) throw UsageError("option '--profile' goes with one model or --sweep, not --prefix-sweep");
@@ -136,6 +143,7 @@ int main(int argc, char** argv) {
     args.flag("sweep", "depth sweep of random models: parallel B branches vs serial L blocks");
     args.option("branches", "LIST", "--sweep: parallel depths (default 1,2,4,8,12; 'none' to skip)");
     args.option("blocks", "LIST", "--sweep: serial depths (default 1,2,4,8,12; 'none' to skip)");
+    args.option("precision", "P", "--sweep: GEMM weights f32 (default), f16 or int8 (as pfrt-convert --precision)");
     args.option("image-size", "N", "--sweep shape: image side (default 224)");
     args.option("channels", "N", "--sweep shape: image channels (default 3)");
     args.option("patch-size", "N", "--sweep shape: patch side (default 16)");

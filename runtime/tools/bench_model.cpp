@@ -93,9 +93,11 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
                 git_commit().c_str(), r.machine.cpu_model.c_str(), r.machine.cores, r.machine.cpu_isa.c_str());
   emit();
   std::snprintf(line, sizeof(line),
-                "model        %s: %u branches x %u blocks, %ux%ux%u, %u classes, %.3f GFLOP/image, training %s",
+                "model        %s: %u branches x %u blocks, %ux%ux%u, %u classes, %.3f GFLOP/image, training %s, "
+                "precision %s (activations quantised: %s)",
                 c.model_path.c_str(), r.info.branches, r.info.blocks_per_branch, r.info.image_size, r.info.image_size,
-                r.info.channels, r.info.classes, double(r.info.flops) * 1e-9, training_name(r.info.training));
+                r.info.channels, r.info.classes, double(r.info.flops) * 1e-9, training_name(r.info.training),
+                precision_name(r.info.precision), activations_name(r.info.activations));
   emit();
   std::snprintf(line, sizeof(line), "session      %s; %u worker threads%s, batch %u", r.describe.c_str(), r.threads,
                 r.streams ? " per stream" : "", c.batch);

@@ -8,6 +8,7 @@
 #include "common.hpp"
 #include "pfrt/pfrt.hpp"
 #include "reference_gemm.hpp"
+#include "reference_gemm_int8.hpp"
 #include "stage_profile.hpp"
 #include "stats.hpp"
 
@@ -27,6 +28,7 @@ struct SweepReport {
   std::string backend, describe;
   std::vector<SweepRow> rows;
   std::map<uint32_t, double> gemm_gflops;  // per resolved thread count
+  std::map<uint32_t, double> int8_gops;    // --precision int8: XNNPACK's int8 GEMM, per thread count
   GemmShape gemm;
 };
 
@@ -87,6 +89,12 @@ void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
         static_cast<unsigned long long>(r.gemm.n), threads, gflops);
     out << line << "\n";
   }
+  for (const auto& [threads, gops] : r.int8_gops) {
+    std::snprintf(line, sizeof(line), "reference int8 GEMM (%s, same shape, %u threads): %.2f GOP/s",
+                  int8_reference_name(Int8Reference::kConvolutionQc8), threads, gops);
+    out << line << "\n";
+  }
+  out << "precision " << c.precision << " (GEMM weights of the sweep's models)\n";
   const bool md = c.format == OutputFormat::kMarkdown;
   out << (md ? "\n| kind | depth | threads | p50 ms | p99 ms | ratio to depth 1 | GFLOP/s "
                "|\n|---|---:|---:|---:|---:|---:|---:|\n"
@@ -124,6 +132,10 @@ void print_json(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
   for (const auto& [threads, gflops] : r.gemm_gflops) j.field(std::to_string(threads), gflops);
   j.end_object();
   j.end_object();
+  j.field("precision", c.precision);
+  j.key("reference_gemm_int8_gops_by_threads").begin_object();
+  for (const auto& [threads, gops] : r.int8_gops) j.field(std::to_string(threads), gops);
+  j.end_object();
   j.key("rows").begin_array();
   for (const SweepRow& row : r.rows) {
     j.begin_object();
@@ -148,7 +160,11 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
       const std::vector<uint32_t>& depths = kind == SweepKind::kParallel ? c.parallel_depths : c.serial_depths;
       double base_ms = 0.0;
       for (uint32_t depth : depths) {
-        const std::vector<uint8_t> bytes = sweep_model_bytes(sweep_config(c.shape, kind, depth), depth);
+        format::ModelConfig config = sweep_config(c.shape, kind, depth);
+        config.quantization = format::Quantization::of(c.precision == "int8"  ? format::Precision::kInt8
+                                                       : c.precision == "f16" ? format::Precision::kF16
+                                                                              : format::Precision::kF32);
+        const std::vector<uint8_t> bytes = sweep_model_bytes(config, depth);
         const Model model = Model::from_buffer(bytes.data(), bytes.size());
         SessionOptions so = c.session;
         so.threads = int32_t(threads);
@@ -180,6 +196,7 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
           r.gemm = largest_gemm(info, c.batch);
           progress.update("reference GEMM", 0, 0);
           r.gemm_gflops[row.threads] = reference_gemm_gflops(r.gemm, row.threads, 0.2);
+          if (c.precision == "int8") r.int8_gops[row.threads] = reference_gemm_int8_gops(r.gemm, row.threads, 0.2);
           progress.clear();
         }
       }

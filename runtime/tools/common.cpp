@@ -54,6 +54,7 @@ void write_model_json(JsonWriter& json, const std::string& path, const Model& mo
   json.field("training", i.training == PFRT_TRAINING_PROGRESSIVE ? "progressive"
                          : i.training == PFRT_TRAINING_PLAIN     ? "plain"
                                                                  : "unknown");
+  write_precision_json(json, i);
   json.end_object();
 }
 
@@ -92,6 +93,26 @@ int run_tool(const char* program, const std::function<int()>& body) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return kExitFailure;
   }
+}
+
+const char* precision_name(pfrt_precision precision) {
+  switch (precision) {
+    case PFRT_PRECISION_F16: return "f16";
+    case PFRT_PRECISION_INT8: return "int8";
+    default: return "f32";
+  }
+}
+
+const char* activations_name(pfrt_activation_quantization activations) {
+  return activations == PFRT_ACTIVATIONS_DYNAMIC_PER_ROW ? "dynamic per row" : "none";
+}
+
+void write_precision_json(JsonWriter& json, const ModelInfo& info) {
+  json.field("precision", precision_name(info.precision));
+  json.key("quantization").begin_object();
+  json.field("weights", info.precision == PFRT_PRECISION_INT8 ? "symmetric per output channel" : "none");
+  json.field("activations", activations_name(info.activations));
+  json.end_object();
 }
 
 }  // namespace pfrt::tools

@@ -39,6 +39,12 @@ std::string human_bytes(uint64_t bytes);  // "1.23 MiB"
 // N)") to stdout and returns true when one was asked for.
 bool print_help_or_version(const ArgParser& args, const char* program);
 
+// A model's GEMM precision ("f32", "f16", "int8") and how its activations are quantised
+// ("none", "dynamic per row"); "quantization": {...} with both, into the open JSON object.
+const char* precision_name(pfrt_precision precision);
+const char* activations_name(pfrt_activation_quantization activations);
+void write_precision_json(JsonWriter& json, const ModelInfo& info);
+
 // Runs a tool's body, turning exceptions into a message on stderr and an exit code:
 // UsageError -> 2 (with a hint to --help), pfrt::Error and other failures -> 1.
 int run_tool(const char* program, const std::function<int()>& body);

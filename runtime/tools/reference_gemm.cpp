@@ -65,19 +65,23 @@ double reference_gemm_gflops(const GemmShape& shape, uint32_t threads, double mi
         "fully-connected creation");
   std::unique_ptr<xnn_operator, xnn_status (*)(xnn_operator_t)> guard(op, &xnn_delete_operator);
   check(xnn_setup_fully_connected_nc_f32(op, shape.m, input.data(), output.data(), pool.get()), "setup");
-  check(xnn_run_operator(op, pool.get()), "run");  // warm-up
+  return median_rate(
+      shape.flops(), [&] { check(xnn_run_operator(op, pool.get()), "run"); }, min_seconds);
+}
 
+double median_rate(uint64_t ops, const std::function<void()>& run, double min_seconds) {
+  run();  // warm-up
   std::vector<double> seconds;
   const auto start = std::chrono::steady_clock::now();
   while (seconds.size() < 5 ||
          (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < min_seconds &&
           seconds.size() < 10000)) {
     const auto t0 = std::chrono::steady_clock::now();
-    check(xnn_run_operator(op, pool.get()), "run");
+    run();
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   const double median = summarize(seconds).p50;
-  return median > 0 ? double(shape.flops()) / median * 1e-9 : 0.0;
+  return median > 0 ? double(ops) / median * 1e-9 : 0.0;
 }
 
 }  // namespace pfrt::tools

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "pfrt/pfrt.h"
@@ -24,5 +25,9 @@ GemmShape largest_gemm(const pfrt_model_info& info, uint32_t batch);
 // pool), the median of repeated runs lasting at least `min_seconds` in all. Throws
 // std::runtime_error when XNNPACK fails.
 double reference_gemm_gflops(const GemmShape& shape, uint32_t threads, double min_seconds);
+
+// Billions of operations a second of `ops` operations done by each call of run(): the median of
+// at least 5 timed calls (after one untimed warm-up) lasting at least `min_seconds` in all.
+double median_rate(uint64_t ops, const std::function<void()>& run, double min_seconds);
 
 }  // namespace pfrt::tools

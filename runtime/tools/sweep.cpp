@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "model_writer.hpp"
+#include "precision.hpp"
 
 namespace pfrt::tools {
 
@@ -39,7 +40,7 @@ std::vector<uint8_t> sweep_model_bytes(const format::ModelConfig& config, uint32
       state ^= state << 5;
       v = (float(state >> 8) * (1.0f / 16777216.0f) - 0.5f) * 0.1f;
     }
-    tensors.push_back(convert::f32_tensor(spec.name, spec.shape, values));
+    tensors.push_back(convert::stored_tensor(spec, values, config.quantization.precision, "sweep"));
   }
   convert::WriterHeader header;
   header.name = "sweep";

@@ -64,6 +64,12 @@ std::vector<ModelConfig> shapes() {
   c.mean = {0.1f, 0.2f, 0.3f};
   c.std = {0.5f, 0.5f, 0.5f};
   out.push_back(c);
+  // f16 and int8 GEMM weights (int8 tensors carry per-channel scales).
+  c = pfrt::test::tiny_config();
+  c.quantization = pfrt::format::Quantization::of(pfrt::format::Precision::kF16);
+  out.push_back(c);
+  c.quantization = pfrt::format::Quantization::of(pfrt::format::Precision::kInt8);
+  out.push_back(c);
   return out;
 }
 

@@ -26,6 +26,7 @@ def test_model_info_labels_and_metadata(model):
     info = model.info
     assert (info.image_size, info.channels, info.patch_size, info.classes, info.branches) == (28, 1, 7, 10, 8)
     assert info.pooling == "cls" and info.training == "progressive"
+    assert info.precision == "f32" and info.activations == "none"
     assert info.flops > info.branches * info.flops_per_branch > 0
     assert model.input_shape == (1, 28, 28)
     assert model.labels[:2] == ["T-shirt/top", "Trouser"] and len(model.labels) == 10

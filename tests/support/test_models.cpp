@@ -1,5 +1,7 @@
 #include "support/test_models.hpp"
 
+#include "precision.hpp"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -56,8 +58,9 @@ std::vector<float> random_floats(size_t count, uint32_t seed) {
 std::vector<convert::WriterTensor> random_tensors(const format::ModelConfig& config, uint32_t seed) {
   std::vector<convert::WriterTensor> tensors;
   for (const format::TensorSpec& spec : format::expected_tensors(config)) {
-    tensors.push_back(
-        convert::f32_tensor(spec.name, spec.shape, random_floats(size_t(format::element_count(spec.shape)), seed++)));
+    // Stored in the config's precision (f16, int8: as pfrt-convert stores them).
+    tensors.push_back(convert::stored_tensor(spec, random_floats(size_t(format::element_count(spec.shape)), seed++),
+                                             config.quantization.precision, "test model"));
   }
   return tensors;
 }

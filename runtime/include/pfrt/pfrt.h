@@ -99,6 +99,14 @@ typedef enum pfrt_training {
   PFRT_TRAINING_PLAIN = 2
 } pfrt_training;
 
+/* How the GEMM weights are stored (LayerNorm, biases and embeddings are always f32). */
+typedef enum pfrt_precision { PFRT_PRECISION_F32 = 0, PFRT_PRECISION_F16 = 1, PFRT_PRECISION_INT8 = 2 } pfrt_precision;
+/* How the inputs of int8 GEMMs are quantised: not at all (f32, f16), or per row at run time. */
+typedef enum pfrt_activation_quantization {
+  PFRT_ACTIVATIONS_NOT_QUANTIZED = 0,
+  PFRT_ACTIVATIONS_DYNAMIC_PER_ROW = 1
+} pfrt_activation_quantization;
+
 typedef struct pfrt_model_info {
   uint32_t struct_size; /* sizeof(pfrt_model_info): set by pfrt_model_info_init */
   uint32_t image_size;  /* input is channels x image_size x image_size floats */
@@ -120,6 +128,10 @@ typedef struct pfrt_model_info {
                                * branch needs only row 0 past its keys and values) */
   uint64_t flops_per_branch; /* of one branch; flops = stem_head + branches x flops_per_branch */
   uint64_t file_size;        /* bytes of the model file (or buffer) */
+  /* Added after 0.2 (read only when struct_size covers them). PFRT_PRECISION_INT8: weights symmetric per
+   * output channel, activations as `activations` says. */
+  pfrt_precision precision;
+  pfrt_activation_quantization activations;
 } pfrt_model_info;
 
 PFRT_API void pfrt_model_info_init(pfrt_model_info* info);

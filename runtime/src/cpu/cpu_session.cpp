@@ -14,11 +14,19 @@ using core::StopReason;
 
 namespace {
 
-plan::PlanOptions plan_options(const core::BackendOptions& options, size_t batch) {
+// `packed`: the model's packed weights, which size int8 GEMMs' quantised inputs (null: no
+// int8 scratch, for the plan whose linear layers the weights are packed from).
+plan::PlanOptions plan_options(const core::BackendOptions& options, size_t batch, const PackedModel* packed) {
   plan::PlanOptions o;
   o.batch = batch;
   o.threads = options.threads;
   o.attention_scratch = &attention_scratch_floats;
+  if (packed != nullptr) {
+    o.int8_scratch = [packed](uint32_t layer, size_t rows) {
+      const size_t bytes = packed->int8_layer(layer, 0).activation_bytes(rows);
+      return (bytes + sizeof(float) - 1) / sizeof(float);
+    };
+  }
   return o;
 }
 
@@ -37,8 +45,10 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
     cpus_ = usable_cpus(options.affinity_mask);
     pin_ = true;
   }
-  plan_ = plan::ExecutionPlan(model_->config(), plan_options(options_, 1));
-  packed_ = shared_packed_model(model_, plan_.linears());
+  // The linear layers do not depend on the options; the int8 scratch depends on the packing.
+  packed_ =
+      shared_packed_model(model_, plan::ExecutionPlan(model_->config(), plan_options(options_, 1, nullptr)).linears());
+  plan_ = plan::ExecutionPlan(model_->config(), plan_options(options_, 1, packed_.get()));
   slots_.resize(plan_.slots());
   for (uint32_t s = 0; s < plan_.slots(); ++s) {
     slots_[s].team =
@@ -53,12 +63,17 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
 CpuSession::~CpuSession() = default;
 
 std::string CpuSession::describe() const {
-  std::string text = "cpu: pfrt GEMM + own kernels (" + std::string(kernels::kernel_isa()) + "), " +
-                     std::to_string(options_.threads) + (options_.threads == 1 ? " thread: " : " threads: ") +
-                     plan_.describe();
+  const bool int8 = plan_.quantization().precision == format::Precision::kInt8;
+  const std::string isa = int8 ? std::string("int8 ") + packed_->int8_layer(0, 0).isa() : kernels::kernel_isa();
+  std::string text = "cpu: pfrt GEMM + own kernels (" + isa + "), " + std::to_string(options_.threads) +
+                     (options_.threads == 1 ? " thread: " : " threads: ") + plan_.describe();
   text += "; idle threads spin " + std::to_string(options_.spin_us) + " us; weights packed once per model (" +
           mib(packed_->bytes()) + ", shared); fewer threads while other processes take the cores";
   if (pin_) text += ", pinned to " + describe_mask(options_.affinity_mask);
+  // x86 here has no f16 arithmetic: the f16 weights run as f32.
+  if (plan_.quantization().precision == format::Precision::kF16) {
+    text += "; f16 weights widened to f32 once, when the model was opened (no f16 arithmetic used)";
+  }
   return text;
 }
 
@@ -69,7 +84,9 @@ size_t CpuSession::arena_bytes() const {
 }
 
 void CpuSession::reserve(size_t batch) {
-  if (batch > plan_.batch()) plan_ = plan::ExecutionPlan(model_->config(), plan_options(options_, batch));
+  if (batch > plan_.batch()) {
+    plan_ = plan::ExecutionPlan(model_->config(), plan_options(options_, batch, packed_.get()));
+  }
   session_arena_.reserve(plan_.arena_floats(plan::Arena::kSession));
   for (Slot& s : slots_) s.arena.reserve(plan_.arena_floats(plan::Arena::kSlot));
   stages_ = std::make_unique<StageRunner>(plan_, *model_, *packed_);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/packed_linear.hpp"
+#include "cpu/packed_linear_int8.hpp"
 #include "cpu/page_block.hpp"
 #include "model/model.hpp"
 #include "plan/execution_plan.hpp"
@@ -20,15 +21,22 @@ class PackedModel {
 
   // The packed layer `layer` of the plan's linear layers, for branch `branch` (ignored for the
   // stem and head).
-  const PackedLinear& layer(uint32_t layer, uint32_t branch) const {
-    return layers_[size_t{branch_base_[layer]} + (per_branch_[layer] ? size_t{branch} : 0)];
+  const PackedLinear& layer(uint32_t layer, uint32_t branch) const { return layers_[index(layer, branch)]; }
+  // The same for the layers of an int8 model.
+  const PackedLinearInt8& int8_layer(uint32_t layer, uint32_t branch) const {
+    return int8_layers_[index(layer, branch)];
   }
   size_t bytes() const { return bytes_; }
 
  private:
-  PageBlock storage_;  // every layer's packed weights, one block
-  std::vector<PackedLinear> layers_;
-  std::vector<uint32_t> branch_base_;  // per plan layer: its first entry in layers_
+  size_t index(uint32_t layer, uint32_t branch) const {
+    return size_t{branch_base_[layer]} + (per_branch_[layer] ? size_t{branch} : 0);
+  }
+
+  PageBlock storage_;                          // every layer's packed weights, one block
+  std::vector<PackedLinear> layers_;           // f32 (and f16, widened) layers
+  std::vector<PackedLinearInt8> int8_layers_;  // int8 layers
+  std::vector<uint32_t> branch_base_;          // per plan layer: its first entry in layers_
   std::vector<bool> per_branch_;
   size_t bytes_ = 0;
 };

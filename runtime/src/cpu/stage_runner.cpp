@@ -81,24 +81,51 @@ size_t query_blocks(size_t threads, size_t pairs, size_t queries) {
 
 void StageRunner::linear(const Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
                          WorkerTeam& team) const {
+  if (plan_.linears()[s.linear].int8()) return linear_int8(s, memory, branch, rows, team);
   const PackedLinear& layer = packed_.layer(s.linear, branch);
   const size_t xs = s.in.matrix_stride(), ys = s.out.matrix_stride(), rs = s.has_aux ? s.aux.matrix_stride() : 0;
   const float* x = plan::locate(plan_, memory, s.in, branch) + first_row * xs;
   float* y = plan::locate(plan_, memory, s.out, branch) + first_row * ys;
   const float* residual = s.has_aux ? plan::locate(plan_, memory, s.aux, branch) + first_row * rs : nullptr;
-  Activation activation = Activation::kNone;
-  if (s.activation == plan::Activation::kGelu) {
-    activation = model_.config().gelu == format::Gelu::kErf ? Activation::kGeluErf : Activation::kGeluTanh;
-  }
+  const Activation act = activation(s);
   const GemmTiling tiling = gemm_tiling(rows, layer.panels(), layer.rows_per_tile(), team.threads());
   team.for_each(tiling.items(), [&](size_t i) {
     const GemmItem item = tiling.item(i);
     LinearEpilogue epilogue;
-    epilogue.activation = activation;
+    epilogue.activation = act;
     epilogue.residual = residual != nullptr ? residual + item.row_begin * rs : nullptr;
     epilogue.residual_stride = rs;
     layer.run(item.row_end - item.row_begin, x + item.row_begin * xs, xs, y + item.row_begin * ys, ys, item.panel_begin,
               item.panel_end, epilogue);
+  });
+}
+
+Activation StageRunner::activation(const Stage& s) const {
+  if (s.activation != plan::Activation::kGelu) return Activation::kNone;
+  return model_.config().gelu == format::Gelu::kErf ? Activation::kGeluErf : Activation::kGeluTanh;
+}
+
+void StageRunner::linear_int8(const Stage& s, const plan::Memory& memory, uint32_t branch, size_t rows,
+                              WorkerTeam& team) const {
+  const PackedLinearInt8& layer = packed_.int8_layer(s.linear, branch);
+  if (!s.has_scratch) core::fail(PFRT_INTERNAL_ERROR, "cpu backend: an int8 GEMM stage without its scratch");
+  const size_t xs = s.in.matrix_stride(), ys = s.out.matrix_stride(), rs = s.has_aux ? s.aux.matrix_stride() : 0;
+  const float* x = plan::locate(plan_, memory, s.in, branch);
+  float* y = plan::locate(plan_, memory, s.out, branch);
+  plan::View scratch;
+  scratch.buffer = s.scratch;
+  void* quantized = plan::locate(plan_, memory, scratch, branch);
+  // The input quantised once (rows split over the team), then the GEMM's items read it.
+  for_row_tiles(team, rows,
+                [&](size_t first, size_t count) { layer.quantize(rows, first, first + count, x, xs, quantized); });
+  LinearEpilogue epilogue;
+  epilogue.activation = activation(s);
+  epilogue.residual = s.has_aux ? plan::locate(plan_, memory, s.aux, branch) : nullptr;
+  epilogue.residual_stride = rs;
+  const GemmTiling tiling = gemm_tiling(rows, layer.panels(), layer.rows_per_tile(), team.threads());
+  team.for_each(tiling.items(), [&](size_t i) {
+    const GemmItem item = tiling.item(i);
+    layer.run(rows, item.row_begin, item.row_end, quantized, y, ys, item.panel_begin, item.panel_end, epilogue);
   });
 }
 
@@ -216,24 +243,40 @@ void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, s
     core::fail(PFRT_INTERNAL_ERROR, "cpu backend: the plan's stem is not gather, embedding, tokens");
   }
   const Stage &gather = stem[0], &embed = stem[1], &tokens = stem[2];
-  const PackedLinear& layer = packed_.layer(embed.linear, 0);
+  // f32 or int8 (an int8 block quantises the patches it gathered, rows of the batch's n x N).
+  const bool int8 = plan_.linears()[embed.linear].int8();
+  const PackedLinear* layer = int8 ? nullptr : &packed_.layer(embed.linear, 0);
+  const PackedLinearInt8* layer8 = int8 ? &packed_.int8_layer(embed.linear, 0) : nullptr;
   const size_t patch_dim = gather.out.cols, d = tokens.out.cols, per_image = gather.out.rows;
   float* patches = plan::locate(plan_, memory, gather.out);
   float* embedded = plan::locate(plan_, memory, embed.out);
   float* x0 = plan::locate(plan_, memory, tokens.out);
   const float* pos = plan::resolve(model_.weights(), tokens.pos, 0);
+  void* quantized = nullptr;
+  if (int8) {
+    if (!embed.has_scratch) core::fail(PFRT_INTERNAL_ERROR, "cpu backend: an int8 stem without its scratch");
+    plan::View scratch;
+    scratch.buffer = embed.scratch;
+    quantized = plan::locate(plan_, memory, scratch);
+  }
   // Blocks of whole register tiles, about two per thread. Each block is gathered, embedded and
   // placed by one thread, so its patches (as large as the stem's weights: N x P*P*C) are
   // multiplied where they were written, in that core's cache.
-  const size_t tile = layer.rows_per_tile(), threads = team.threads();
+  const size_t tile = int8 ? layer8->rows_per_tile() : layer->rows_per_tile(), threads = team.threads();
   const size_t wanted = threads == 1 ? 1 : 2 * threads;
   const size_t per_block = std::max(tile, (count + wanted * tile - 1) / (wanted * tile) * tile);
   const size_t blocks = (count + per_block - 1) / per_block;
+  const size_t total = n * per_image;
   team.for_each(blocks, [&](size_t block) {
     const size_t begin = first + block * per_block, rows = std::min(first + count, begin + per_block) - begin;
     kernels::gather_patches(memory.input, c.channels, c.image_size, c.patch_size, begin, rows,
                             patches + begin * patch_dim);
-    layer.run(rows, patches + begin * patch_dim, patch_dim, embedded + begin * d, d, 0, layer.panels());
+    if (int8) {
+      layer8->quantize(total, begin, begin + rows, patches, patch_dim, quantized);
+      layer8->run(total, begin, begin + rows, quantized, embedded, d, 0, layer8->panels());
+    } else {
+      layer->run(rows, patches + begin * patch_dim, patch_dim, embedded + begin * d, d, 0, layer->panels());
+    }
     // x0 = [cls + pos[0]; embedding + pos[1..]].
     for (size_t row = begin; row < begin + rows; ++row) {
       const size_t image = row / per_image, p = row % per_image;

@@ -44,6 +44,10 @@ class StageRunner {
   // Rows [first_row, first_row + rows) of a linear stage's matrices.
   void linear(const plan::Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
               WorkerTeam& team) const;
+  // An int8 GEMM stage (plan linear layer int8()): its input quantised into the stage's scratch.
+  void linear_int8(const plan::Stage& s, const plan::Memory& memory, uint32_t branch, size_t rows,
+                   WorkerTeam& team) const;
+  Activation activation(const plan::Stage& s) const;  // the kernel's form of the stage's activation
   void layer_norm(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, WorkerTeam& team) const;
   void attention(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, WorkerTeam& team) const;
 

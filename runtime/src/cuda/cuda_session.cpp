@@ -108,7 +108,10 @@ std::string CudaSession::describe() const {
          (integrated_ ? ", integrated" : ", discrete") + (mapped_ ? ", mapped host input/output" : ", pinned staging") +
          "), " + std::to_string(streams_.size()) + " branch streams for " + std::to_string(c.branches) +
          " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up, kernels for " + PFRT_CUDA_ARCHITECTURES +
-         "; " + plan_.describe();
+         "; " + plan_.describe() +
+         (plan_.quantization().precision == format::Precision::kF16
+              ? "; f16 weights widened to f32 when the model was opened (f32 GEMMs)"
+              : "");
 }
 
 cudaStream_t CudaSession::branch_stream(uint32_t branch) const {

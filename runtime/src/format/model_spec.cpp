@@ -17,6 +17,42 @@ const char* to_string(TrainingMode t) {
   }
 }
 
+const char* to_string(Precision p) {
+  switch (p) {
+    case Precision::kF16: return "f16";
+    case Precision::kInt8: return "int8";
+    default: return "f32";
+  }
+}
+const char* to_string(WeightQuantization w) {
+  return w == WeightQuantization::kSymmetricPerOutputChannel ? "symmetric per output channel" : "none";
+}
+const char* to_string(ActivationQuantization a) {
+  return a == ActivationQuantization::kDynamicPerRow ? "dynamic per row" : "none";
+}
+
+Quantization Quantization::of(Precision precision) {
+  Quantization q;
+  q.precision = precision;
+  if (precision == Precision::kInt8) {
+    q.weights = WeightQuantization::kSymmetricPerOutputChannel;
+    q.activations = ActivationQuantization::kDynamicPerRow;
+  }
+  return q;
+}
+
+std::string Quantization::describe() const {
+  std::string s = to_string(precision);
+  if (weights != WeightQuantization::kNone || activations != ActivationQuantization::kNone) {
+    s += std::string(" (weights ") + to_string(weights) + ", activations " + to_string(activations) + ")";
+  }
+  return s;
+}
+
+uint32_t min_reader_version(const ModelConfig& config) {
+  return config.quantization.precision == Precision::kF32 ? 1 : 2;
+}
+
 namespace {
 
 std::string field_error(const char* field, uint64_t value, const char* rule) {
@@ -99,6 +135,18 @@ std::string validate(const ModelConfig& c) {
         return "config field 'merge_weights'[" + std::to_string(i) + "] is not finite";
       }
     }
+  }
+  const Quantization& q = c.quantization;
+  if (q.weights != Quantization::of(q.precision).weights ||
+      q.activations != Quantization::of(q.precision).activations) {
+    return std::string("config fields 'precision', 'weight_quantization' and 'activation_quantization' are ") +
+           to_string(q.precision) + ", " + to_string(q.weights) + ", " + to_string(q.activations) +
+           ": supported are f32 or f16 unquantised, and int8 with weights symmetric per output channel and "
+           "activations dynamic per row";
+  }
+  if (q.precision == Precision::kInt8 && patch_dim > Limits::kMaxInt8Depth) {
+    return field_error("patch_size^2 x channels", patch_dim,
+                       "must be at most 65536 in an int8 model (int32 accumulation of the stem)");
   }
   if (std::string e = check_per_channel("mean", c.mean, c.channels, false); !e.empty()) return e;
   if (std::string e = check_per_channel("std", c.std, c.channels, true); !e.empty()) return e;
@@ -188,6 +236,15 @@ std::vector<int64_t> tensor_shape(const ModelConfig& c, BlockTensor which) {
   return {};
 }
 
+bool is_gemm_weight(GlobalTensor which) {
+  return which == GlobalTensor::kPatchWeight || which == GlobalTensor::kHeadWeight;
+}
+
+bool is_gemm_weight(BlockTensor which) {
+  return which == BlockTensor::kQkvWeight || which == BlockTensor::kOutWeight || which == BlockTensor::kFc1Weight ||
+         which == BlockTensor::kFc2Weight;
+}
+
 bool block_tensor_present(const ModelConfig& c, BlockTensor which) {
   if (which == BlockTensor::kOutWeight || which == BlockTensor::kOutBias) return c.project_out();
   return which != BlockTensor::kCount;
@@ -195,12 +252,14 @@ bool block_tensor_present(const ModelConfig& c, BlockTensor which) {
 
 bool for_each_expected_tensor(const ModelConfig& c, const std::function<bool(const TensorSpec&)>& visit) {
   for (auto g = GlobalTensor{}; g != GlobalTensor::kCount; g = GlobalTensor(uint8_t(g) + 1)) {
-    if (!visit({tensor_name(g), tensor_shape(c, g)})) return false;
+    if (!visit({tensor_name(g), tensor_shape(c, g), is_gemm_weight(g)})) return false;
   }
   for (uint32_t b = 0; b < c.branches; ++b) {
     for (uint32_t j = 0; j < c.blocks_per_branch; ++j) {
       for (auto t = BlockTensor{}; t != BlockTensor::kCount; t = BlockTensor(uint8_t(t) + 1)) {
-        if (block_tensor_present(c, t) && !visit({tensor_name(b, j, t), tensor_shape(c, t)})) return false;
+        if (block_tensor_present(c, t) && !visit({tensor_name(b, j, t), tensor_shape(c, t), is_gemm_weight(t)})) {
+          return false;
+        }
       }
     }
   }

@@ -12,18 +12,43 @@
 
 namespace pfrt::format {
 
-// Format version this code writes and reads (schemas/pfrt.fbs).
-inline constexpr uint32_t kFormatVersion = 1;
+// Format version this code reads (schemas/pfrt.fbs). f32 models are written for readers of
+// version 1 (min_reader_version 1: they use no field of version 2); f16 and int8 ones need 2.
+inline constexpr uint32_t kFormatVersion = 2;
+// The oldest reader version that runs a model of this config: 2 for f16 and int8, else 1.
 
 enum class Pooling : uint8_t { kCls = 0, kMean = 1 };
 enum class Residual : uint8_t { kNormalizedInput = 0, kPreNorm = 1 };
 enum class Gelu : uint8_t { kErf = 0, kTanh = 1 };
 enum class TrainingMode : uint8_t { kUnknown = 0, kProgressive = 1, kPlain = 2 };
+// The storage type of every GEMM weight (values as the schema's DType). Every other tensor
+// (LayerNorm, biases, class token, position embedding) is f32 whatever the precision.
+enum class Precision : uint8_t { kF32 = 0, kF16 = 1, kInt8 = 2 };
+// How int8 weights were quantised (docs: the schema and the README's "int8 and f16 models").
+enum class WeightQuantization : uint8_t { kNone = 0, kSymmetricPerOutputChannel = 1 };
+// How the inputs of int8 GEMMs are quantised: dynamically, per row, at run time.
+enum class ActivationQuantization : uint8_t { kNone = 0, kDynamicPerRow = 1 };
 
 const char* to_string(Pooling);
 const char* to_string(Residual);
 const char* to_string(Gelu);
 const char* to_string(TrainingMode);
+const char* to_string(Precision);               // "f32", "f16", "int8"
+const char* to_string(WeightQuantization);      // "none", "symmetric per output channel"
+const char* to_string(ActivationQuantization);  // "none", "dynamic per row"
+
+// Precision and how it was reached. Only three combinations are valid (validate() checks):
+// f32 and f16 with no quantisation, int8 with symmetric per-output-channel weights and
+// dynamic per-row activations.
+struct Quantization {
+  Precision precision = Precision::kF32;
+  WeightQuantization weights = WeightQuantization::kNone;
+  ActivationQuantization activations = ActivationQuantization::kNone;
+
+  static Quantization of(Precision precision);  // the valid combination for a precision
+  // "f32", "f16", "int8 (weights symmetric per output channel, activations dynamic per row)"
+  std::string describe() const;
+};
 
 struct ModelConfig {
   uint32_t image_size = 0;
@@ -45,6 +70,7 @@ struct ModelConfig {
   std::vector<float> std;            // per channel
   std::vector<std::string> labels;   // empty or one per class
   TrainingMode training = TrainingMode::kUnknown;
+  Quantization quantization;  // of the GEMM weights
 
   // Derived sizes (valid once validate() accepted the config).
   uint32_t grid() const { return image_size / patch_size; }
@@ -56,6 +82,8 @@ struct ModelConfig {
   bool project_out() const { return !(heads == 1 && head_dim == embed_dim); }
   uint64_t image_floats() const { return uint64_t{channels} * image_size * image_size; }
 };
+
+uint32_t min_reader_version(const ModelConfig& config);
 
 // Upper bounds that keep every size computation far from overflow and reject absurd files
 // before anything is allocated. Generous for edge models (DeiT-Base is 768 wide).
@@ -69,6 +97,9 @@ struct Limits {
   static constexpr uint32_t kMaxBlocksPerBranch = 1024;
   static constexpr uint32_t kMaxClasses = 1u << 20;
   static constexpr uint32_t kMaxLabelBytes = 4096;
+  // Inputs of an int8 GEMM: in x 255 x 127 must fit an int32 accumulator (the u8 x s8 form of
+  // the VNNI kernels; cpu::PackedLinearInt8::kMaxIn).
+  static constexpr uint32_t kMaxInt8Depth = 65536;
 };
 
 // Empty when the config is valid, else a message naming the offending field and value.
@@ -105,12 +136,16 @@ std::string tensor_name(GlobalTensor which);
 std::string tensor_name(uint32_t branch, uint32_t block, BlockTensor which);
 std::vector<int64_t> tensor_shape(const ModelConfig& config, GlobalTensor which);
 std::vector<int64_t> tensor_shape(const ModelConfig& config, BlockTensor which);
+// Whether the tensor is a GEMM weight: stored in the model's precision (else always f32).
+bool is_gemm_weight(GlobalTensor which);
+bool is_gemm_weight(BlockTensor which);
 // The output projection is absent when !config.project_out().
 bool block_tensor_present(const ModelConfig& config, BlockTensor which);
 
 struct TensorSpec {
   std::string name;
   std::vector<int64_t> shape;
+  bool gemm_weight = false;  // stored in the model's precision; every other tensor is f32
 };
 // Every tensor a model with this (valid) config holds, stem first, then branch by branch.
 std::vector<TensorSpec> expected_tensors(const ModelConfig& config);

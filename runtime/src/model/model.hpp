@@ -13,7 +13,16 @@
 
 namespace pfrt::core {
 
-// Weights of one block; row-major [out, in] matrices as PyTorch's nn.Linear stores them.
+// An int8 GEMM weight (format::Precision::kInt8): q [out, in] row-major in [-127, 127] and one
+// scale per output channel (w ~ q * scale), straight from the file.
+struct Int8Weight {
+  const int8_t* values = nullptr;
+  const float* scales = nullptr;
+};
+
+// Weights of one block; row-major [out, in] matrices as PyTorch's nn.Linear stores them. GEMM
+// weights of an f16 model are widened to f32 once, when the model is opened; those of an int8
+// model are null here and in the *_q fields instead.
 struct BlockWeights {
   const float* attn_norm_weight;
   const float* attn_norm_bias;
@@ -26,6 +35,7 @@ struct BlockWeights {
   const float* fc1_bias;
   const float* fc2_weight;  // [D, M]
   const float* fc2_bias;
+  Int8Weight qkv_q, out_q, fc1_q, fc2_q;  // int8 models only
 };
 
 struct ModelWeights {
@@ -36,8 +46,9 @@ struct ModelWeights {
   std::vector<std::vector<BlockWeights>> branches;  // [branch][block]
   const float* head_norm_weight;
   const float* head_norm_bias;
-  const float* head_weight;  // [K, D]
-  const float* head_bias;    // [K]
+  const float* head_weight;    // [K, D]
+  const float* head_bias;      // [K]
+  Int8Weight patch_q, head_q;  // int8 models only
 };
 
 class Model {
@@ -54,6 +65,8 @@ class Model {
   const std::string* metadata(const std::string& key) const;
   uint64_t file_size() const { return bytes_->size(); }
   uint64_t parameter_count() const { return parameter_count_; }
+  // Bytes of f32 weights made when an f16 model was opened (0 for f32 and int8 models).
+  uint64_t widened_bytes() const { return widened_.size() * sizeof(float); }
 
  private:
   Model(std::unique_ptr<FileBytes> bytes, std::string origin);
@@ -65,6 +78,7 @@ class Model {
   ModelWeights weights_{};
   std::map<std::string, std::string> metadata_;
   uint64_t parameter_count_ = 0;
+  std::vector<float> widened_;  // an f16 model's GEMM weights as f32
 };
 
 }  // namespace pfrt::core

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -113,6 +114,11 @@ format::ModelConfig read_config(const fb::Config& c, const std::string& origin) 
   config.residual = checked_enum<format::Residual>(int(c.residual()), 1, "residual", origin);
   config.gelu = checked_enum<format::Gelu>(int(c.gelu()), 1, "gelu", origin);
   config.training = checked_enum<format::TrainingMode>(int(c.training()), 2, "training", origin);
+  config.quantization.precision = checked_enum<format::Precision>(int(c.precision()), 2, "precision", origin);
+  config.quantization.weights =
+      checked_enum<format::WeightQuantization>(int(c.weight_quantization()), 1, "weight_quantization", origin);
+  config.quantization.activations = checked_enum<format::ActivationQuantization>(int(c.activation_quantization()), 1,
+                                                                                 "activation_quantization", origin);
   config.layernorm_eps = c.layernorm_eps();
   config.merge_weights = to_vector(c.merge_weights());
   config.mean = to_vector(c.mean());
@@ -139,10 +145,86 @@ uint64_t first_non_finite(const uint8_t* data, uint64_t count) {
   return count;
 }
 
+// The same for IEEE binary16 values (exponent all ones: infinity or NaN).
+uint64_t first_non_finite_half(const uint8_t* data, uint64_t count) {
+  for (uint64_t i = 0; i < count; ++i) {
+    uint16_t h;
+    std::memcpy(&h, data + i * sizeof(h), sizeof(h));
+    if ((h & 0x7c00u) == 0x7c00u) return i;
+  }
+  return count;
+}
+
+std::string non_finite_name(float v) { return std::isnan(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity"; }
+
+size_t element_bytes(fb::DType dtype) {
+  return dtype == fb::DType::F16 ? 2 : dtype == fb::DType::I8 ? 1 : sizeof(float);
+}
+
+// The dtype a tensor must have: the model's precision for GEMM weights, f32 for the rest.
+fb::DType expected_dtype(const format::TensorSpec& spec, const format::ModelConfig& config) {
+  return spec.gemm_weight ? fb::DType(config.quantization.precision) : fb::DType::F32;
+}
+
+// Checks the values of a tensor of dtype `dtype` (finite; int8 in [-127, 127] with one finite,
+// positive scale per row) and returns its scales (null unless int8).
+const float* check_values(const fb::Tensor& t, fb::DType dtype, const format::TensorSpec& spec, uint64_t count,
+                          const uint8_t* base, const std::string& origin) {
+  const uint8_t* begin = t.data()->data();
+  if (dtype != fb::DType::I8 && t.scales() && t.scales()->size() != 0) {
+    invalid(origin, "tensor '" + spec.name + "' is " + dtype_name(dtype) + " but has " +
+                        std::to_string(t.scales()->size()) + " scales (only I8 tensors have scales)");
+  }
+  if (dtype == fb::DType::F32) {
+    // Weights are never NaN or infinite in a usable model (a diverged training run or a
+    // corrupt file); refusing them here keeps every backend's arithmetic well defined.
+    if (const uint64_t i = first_non_finite(begin, count); i != count) {
+      float v;
+      std::memcpy(&v, begin + i * sizeof(float), sizeof(float));
+      invalid(origin, "tensor '" + spec.name + "' element " + std::to_string(i) + " is " + non_finite_name(v) +
+                          ": weights must be finite (corrupt file or diverged training?)");
+    }
+    return nullptr;
+  }
+  if (dtype == fb::DType::F16) {
+    if (const uint64_t i = first_non_finite_half(begin, count); i != count) {
+      invalid(origin, "tensor '" + spec.name + "' element " + std::to_string(i) +
+                          " is an f16 infinity or NaN: weights must be finite");
+    }
+    return nullptr;
+  }
+  // I8, symmetric per output channel: one scale per row, values in [-127, 127].
+  const uint64_t rows = spec.shape.empty() ? 0 : uint64_t(spec.shape[0]);
+  const uint64_t scale_count = t.scales() ? t.scales()->size() : 0;
+  if (scale_count != rows) {
+    invalid(origin, "tensor '" + spec.name + "' is I8 with " + std::to_string(scale_count) + " scales; its " +
+                        std::to_string(rows) + " output channels need one each");
+  }
+  if (rows != 0 && size_t(reinterpret_cast<const uint8_t*>(t.scales()->data()) - base) % sizeof(float) != 0) {
+    invalid(origin, "corrupt: the scales of tensor '" + spec.name + "' are not 4-byte aligned");
+  }
+  for (uint64_t r = 0; r < rows; ++r) {
+    const float scale = t.scales()->Get(flatbuffers::uoffset_t(r));
+    if (!std::isfinite(scale) || !(scale > 0.0f)) {
+      std::ostringstream what;
+      what << "tensor '" << spec.name << "' scale " << r << " is " << scale
+           << ": int8 scales must be finite and positive";
+      invalid(origin, what.str());
+    }
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    if (int8_t(begin[i]) == -128) {
+      invalid(origin, "tensor '" + spec.name + "' element " + std::to_string(i) +
+                          " is -128: symmetric int8 weights lie in [-127, 127]");
+    }
+  }
+  return rows == 0 ? nullptr : t.scales()->data();
+}
+
 // Checks every tensor against the spec the config implies and returns pointers to their data.
 // Walks the expected tensors one at a time: a config implying millions of tensors fails at the
 // first one the file lacks, without building the whole list.
-std::map<std::string, const float*> read_tensors(const fb::Model& model, const format::ModelConfig& config,
+std::map<std::string, StoredTensor> read_tensors(const fb::Model& model, const format::ModelConfig& config,
                                                  const uint8_t* base, const std::string& origin) {
   std::map<std::string, const fb::Tensor*> by_name;
   if (model.tensors()) {
@@ -151,15 +233,21 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
         invalid(origin, "tensor '" + t->name()->str() + "' appears twice");
     }
   }
-  std::map<std::string, const float*> tensors;
+  std::map<std::string, StoredTensor> tensors;
   std::vector<std::pair<const uint8_t*, const uint8_t*>> ranges;
   format::for_each_expected_tensor(config, [&](const format::TensorSpec& spec) {
     auto it = by_name.find(spec.name);
     if (it == by_name.end()) invalid(origin, "missing tensor '" + spec.name + "' " + format::shape_string(spec.shape));
     const fb::Tensor& t = *it->second;
-    if (t.dtype() != fb::DType::F32) {
-      fail(PFRT_UNSUPPORTED, origin + ": tensor '" + spec.name + "' has dtype " + dtype_name(t.dtype()) +
-                                 "; this runtime runs f32 weights only");
+    const fb::DType dtype = expected_dtype(spec, config);
+    if (t.dtype() != dtype) {
+      if (int(t.dtype()) < 0 || int(t.dtype()) > 2) {
+        fail(PFRT_UNSUPPORTED, origin + ": tensor '" + spec.name + "' has dtype " + std::to_string(int(t.dtype())) +
+                                   ", which this runtime does not know (newer file?)");
+      }
+      invalid(origin, "tensor '" + spec.name + "' has dtype " + dtype_name(t.dtype()) + "; a model of precision " +
+                          format::to_string(config.quantization.precision) + " stores it as " + dtype_name(dtype) +
+                          (spec.gemm_weight ? " (a GEMM weight)" : " (only GEMM weights are quantised)"));
     }
     // The FlatBuffers verifier checks a vector's alignment for its 4-byte length only. Every
     // FlatBuffers builder puts int64 elements on 8 bytes; reading them anywhere else is
@@ -176,11 +264,12 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
                           format::shape_string(spec.shape));
     }
     const uint64_t count = format::element_count(shape);
-    const uint64_t expected_bytes = count * sizeof(float);
+    const uint64_t expected_bytes = count * element_bytes(dtype);
     const uint64_t actual_bytes = t.data() ? t.data()->size() : 0;
     if (actual_bytes != expected_bytes) {
       invalid(origin, "tensor '" + spec.name + "' holds " + std::to_string(actual_bytes) + " bytes of data; shape " +
-                          format::shape_string(shape) + " in f32 needs " + std::to_string(expected_bytes));
+                          format::shape_string(shape) + " in " + format::to_string(format::Precision(dtype)) +
+                          " needs " + std::to_string(expected_bytes));
     }
     const uint8_t* begin = t.data()->data();
     const size_t offset = size_t(begin - base);
@@ -188,20 +277,12 @@ std::map<std::string, const float*> read_tensors(const fb::Model& model, const f
       invalid(origin, "tensor '" + spec.name + "' data at file offset " + std::to_string(offset) + " is not " +
                           std::to_string(kTensorAlignment) + "-byte aligned");
     }
-    // Weights are never NaN or infinite in a usable model (a diverged training run or a
-    // corrupt file); refusing them here keeps every backend's arithmetic well defined.
-    if (const uint64_t i = first_non_finite(begin, count); i != count) {
-      float v;
-      std::memcpy(&v, begin + i * sizeof(float), sizeof(float));
-      invalid(origin, "tensor '" + spec.name + "' element " + std::to_string(i) + " is " +
-                          (std::isnan(v) ? "NaN"
-                           : v > 0       ? "+infinity"
-                                         : "-infinity") +
-                          ": weights must be finite (corrupt file or diverged training?)");
-    }
+    StoredTensor stored;
+    stored.dtype = format::Precision(dtype);
+    stored.scales = check_values(t, dtype, spec, count, base, origin);
+    stored.data = begin;
     ranges.emplace_back(begin, begin + actual_bytes);
-    // Through void*: the alignment was checked above, which -Wcast-align cannot see (armhf).
-    tensors.emplace(spec.name, static_cast<const float*>(static_cast<const void*>(begin)));
+    tensors.emplace(spec.name, stored);
     by_name.erase(it);
     return true;
   });

@@ -12,11 +12,18 @@
 
 namespace pfrt::core {
 
+// One tensor's checked data in the file: f32, or (GEMM weights) f16 or int8 with per-row scales.
+struct StoredTensor {
+  format::Precision dtype = format::Precision::kF32;
+  const void* data = nullptr;     // 64-byte aligned
+  const float* scales = nullptr;  // kInt8: one per row (output channel), finite and > 0
+};
+
 struct ModelContents {
   format::ModelConfig config;
   std::string name;
   std::map<std::string, std::string> metadata;
-  std::map<std::string, const float*> tensors;  // every expected tensor, checked
+  std::map<std::string, StoredTensor> tensors;  // every expected tensor, checked
 };
 
 // `data` must stay valid while the returned pointers are used; it is at least 64-byte aligned.

@@ -109,12 +109,12 @@ class Builder {
 
   uint32_t linear(const std::string& name, WeightRef weight, uint32_t first_row, uint32_t in, uint32_t out,
                   WeightRef bias) {
-    linears_.push_back(LinearLayer{name, weight, first_row, in, out, bias});
+    linears_.push_back(LinearLayer{name, weight, first_row, in, out, bias, c_.quantization});
     return uint32_t(linears_.size() - 1);
   }
 
-  static Stage linear_stage(uint32_t layer, const LinearLayer& l, const View& in, const View& out,
-                            Activation activation = Activation::kNone, const View* residual = nullptr) {
+  Stage linear_stage(uint32_t layer, const LinearLayer& l, const View& in, const View& out,
+                     Activation activation = Activation::kNone, const View* residual = nullptr) {
     Stage s{};
     s.op = Op::kLinear;
     s.linear = layer;
@@ -126,6 +126,11 @@ class Builder {
       s.has_aux = true;
     }
     s.flops_per_image = 2ull * in.rows * l.in * l.out;
+    if (l.int8() && options_.int8_scratch) {
+      const Arena arena = buffers_[in.buffer].arena == Arena::kSlot ? Arena::kSlot : Arena::kSession;
+      s.scratch = buffer(l.name + " quantised input", arena, options_.int8_scratch(layer, n_ * in.rows));
+      s.has_scratch = true;
+    }
     return s;
   }
 
@@ -410,7 +415,7 @@ std::string ExecutionPlan::describe() const {
     return std::string(text);
   };
   return threads_.describe() + "; activations " + mib(session_floats_) + " + " + std::to_string(slots()) + " x " +
-         mib(slot_floats_) + " for batch " + std::to_string(batch_);
+         mib(slot_floats_) + " for batch " + std::to_string(batch_) + "; GEMMs " + config_.quantization.describe();
 }
 
 float* locate(const ExecutionPlan& plan, const Memory& memory, const View& view, uint32_t branch) {

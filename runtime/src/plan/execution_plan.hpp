@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -94,12 +95,20 @@ const char* to_string(StageKind kind);
 
 // A GEMM with static weights: rows [first_row, first_row + out) of `weight` ([*, in]), bias
 // optional. Branch layers name block tensors; the executing branch supplies its index.
+// `quantization` is how the layer computes, the one place a backend reads it from:
+//   f32:  y = x W^T + b in f32;
+//   f16:  weights stored as f16, run as f32 where the hardware has no f16 arithmetic (the
+//         model holds them widened) or as f16 products with f32 accumulation (GPU);
+//   int8: (README, "int8 and f16 models") x quantised per row at run time, int32 products of q_x and
+//         q_w, y = float(acc) * (s_x[r] * s_w[n]) + b[n], then the f32 epilogue.
 struct LinearLayer {
   std::string name;  // "block 0 qkv", "stem", ...
   WeightRef weight;
   uint32_t first_row = 0;
   uint32_t in = 0, out = 0;
   WeightRef bias;  // kNone: no bias
+  format::Quantization quantization;
+  bool int8() const { return quantization.precision == format::Precision::kInt8; }
 };
 
 struct Stage {
@@ -111,7 +120,8 @@ struct Stage {
   Activation activation = Activation::kNone;  // kLinear
   WeightRef gamma, beta;                      // kLayerNorm
   WeightRef cls, pos;                         // kAssembleTokens: class token, position embedding
-  BufferId scratch = 0;                       // kAttention: the backend's scratch (kSlot)
+  BufferId scratch = 0;  // kAttention: the backend's scratch (kSlot); int8 kLinear: the quantised input
+                         // (in the arena of the stage's input)
   bool has_scratch = false;
   uint32_t block = 0;  // the block a branch stage belongs to (profiles, messages)
   // Multiply-adds x 2 per image (GEMMs and attention's two products), what benchmarks count.
@@ -124,12 +134,16 @@ struct AttentionShape {
   size_t batch, heads, tokens, head_dim, queries, threads;
 };
 using AttentionScratch = size_t (*)(const AttentionShape& shape);
+// What a backend needs for an int8 GEMM's quantised input: floats for `rows` rows of linear
+// layer `layer` (PlanOptions::int8_scratch). The input is quantised once per GEMM stage.
+using Int8Scratch = std::function<size_t(uint32_t layer, size_t rows)>;
 
 struct PlanOptions {
   size_t batch = 1;                              // capacity: runs of up to this many images
   uint32_t threads = 1;                          // the session's threads (cpu: split by plan_threads)
   uint32_t max_slots = 0;                        // when non-zero, at most this many slots (streams), one thread each
   AttentionScratch attention_scratch = nullptr;  // null: no scratch
+  Int8Scratch int8_scratch;                      // empty: none (int8 linear stages get no scratch)
 };
 
 class ExecutionPlan {
@@ -159,6 +173,9 @@ class ExecutionPlan {
   // 2 x multiply-adds per image of the stem, one branch and the head: equal to
   // format::operation_count (a test checks), so every backend is credited the same work.
   format::OperationCount operation_count() const;
+
+  // The GEMMs' precision and quantisation (every linear layer's; the model's).
+  const format::Quantization& quantization() const { return config_.quantization; }
 
   // "2 branch slots x 1 thread, ...; arenas 1.2 MiB + 2 x 0.8 MiB"
   std::string describe() const;

@@ -55,7 +55,29 @@ const float* block_tensor(const core::BlockWeights& w, BlockTensor which) {
   return nullptr;
 }
 
+core::Int8Weight block_int8(const core::BlockWeights& w, BlockTensor which) {
+  switch (which) {
+    case BlockTensor::kQkvWeight: return w.qkv_q;
+    case BlockTensor::kOutWeight: return w.out_q;
+    case BlockTensor::kFc1Weight: return w.fc1_q;
+    case BlockTensor::kFc2Weight: return w.fc2_q;
+    default: return {};
+  }
+}
+
 }  // namespace
+
+core::Int8Weight resolve_int8(const core::ModelWeights& weights, const WeightRef& ref, uint32_t branch) {
+  switch (ref.kind) {
+    case WeightRef::Kind::kNone: return {};
+    case WeightRef::Kind::kGlobal:
+      return ref.global == GlobalTensor::kPatchWeight  ? weights.patch_q
+             : ref.global == GlobalTensor::kHeadWeight ? weights.head_q
+                                                       : core::Int8Weight{};
+    case WeightRef::Kind::kBlock: return block_int8(weights.branches[branch][ref.block], ref.tensor);
+  }
+  return {};
+}
 
 const float* resolve(const core::ModelWeights& weights, const WeightRef& ref, uint32_t branch) {
   switch (ref.kind) {

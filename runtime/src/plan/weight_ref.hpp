@@ -25,5 +25,7 @@ struct WeightRef {
 // The tensor's first float in `weights`, for branch `branch` (ignored for global tensors);
 // null for kNone and for an absent output projection.
 const float* resolve(const core::ModelWeights& weights, const WeightRef& ref, uint32_t branch);
+// The int8 form of a GEMM weight (int8 models); empty for other tensors and precisions.
+core::Int8Weight resolve_int8(const core::ModelWeights& weights, const WeightRef& ref, uint32_t branch);
 
 }  // namespace pfrt::plan

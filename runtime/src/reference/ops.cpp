@@ -1,5 +1,6 @@
 #include "reference/ops.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -12,6 +13,34 @@ void linear(const float* x, size_t rows, size_t in, const float* w, const float*
       for (size_t i = 0; i < in; ++i) acc += double(x[r * in + i]) * double(w[o * in + i]);
       y[r * out + o] = float(acc);
     }
+  }
+}
+
+void quantize_row(const float* x, size_t in, int8_t* q, float* scale) {
+  float amax = 0.0f;
+  for (size_t i = 0; i < in; ++i) amax = std::max(amax, std::fabs(x[i]));
+  if (amax == 0.0f) {
+    std::fill(q, q + in, int8_t{0});
+    *scale = 0.0f;
+    return;
+  }
+  const float inv = 127.0f / amax;
+  for (size_t i = 0; i < in; ++i) {
+    const float v = std::nearbyint(x[i] * inv);  // half to even in the default rounding mode
+    q[i] = int8_t(std::min(127.0f, std::max(-127.0f, v)));
+  }
+  *scale = amax / 127.0f;
+}
+
+void linear_int8(const float* x, size_t in, const int8_t* w, const float* w_scales, const float* bias, size_t out,
+                 int8_t* q, float* y) {
+  float scale = 0.0f;
+  quantize_row(x, in, q, &scale);
+  for (size_t o = 0; o < out; ++o) {
+    int32_t acc = 0;  // |acc| <= in * 127^2 < 2^31: validate() keeps int8 layers' in <= kMaxInt8Depth
+    for (size_t i = 0; i < in; ++i) acc += int32_t(q[i]) * int32_t(w[o * in + i]);
+    const float product = float(acc) * (scale * w_scales[o]);
+    y[o] = bias ? product + bias[o] : product;
   }
 }
 

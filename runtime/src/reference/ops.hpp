@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "format/model_spec.hpp"
 
@@ -11,6 +12,17 @@ namespace pfrt::reference {
 
 // y[r, o] = sum_i x[r, i] * w[o, i] + (bias ? bias[o] : 0); w is [out, in] (nn.Linear layout).
 void linear(const float* x, size_t rows, size_t in, const float* w, const float* bias, size_t out, float* y);
+
+// The int8 contract's dynamic per-row quantisation of one row of `in` values: q = round half
+// to even of x * (127 / amax), clamped to [-127, 127], and *scale = amax / 127 (both 0 for a
+// row of zeros). f32 arithmetic in exactly this order, as every backend does it.
+void quantize_row(const float* x, size_t in, int8_t* q, float* scale);
+
+// One row through an int8 GEMM (the contract): x quantised by quantize_row into `q` (scratch of
+// `in` bytes), acc[o] = sum_i q[i] * w[o, i] exact in int32, y[o] = float(acc[o]) * (scale *
+// w_scales[o]) + (bias ? bias[o] : 0) in f32.
+void linear_int8(const float* x, size_t in, const int8_t* w, const float* w_scales, const float* bias, size_t out,
+                 int8_t* q, float* y);
 
 // Normalises each row of x over `dim` values, then scales and shifts: y may alias x.
 void layer_norm(const float* x, size_t rows, size_t dim, const float* gamma, const float* beta, float eps, float* y);

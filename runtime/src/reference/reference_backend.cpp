@@ -29,7 +29,15 @@ class ReferenceSession final : public BackendSession {
   explicit ReferenceSession(std::shared_ptr<const Model> model) : model_(std::move(model)) { reserve(1); }
 
   std::string describe() const override {
-    return "reference: plain C++ loops, double accumulation, 1 thread; " + plan_.describe();
+    std::string gemms = "double accumulation";
+    switch (plan_.quantization().precision) {
+      case format::Precision::kInt8: gemms = "int8 GEMMs with exact int32 accumulation"; break;
+      case format::Precision::kF16:
+        gemms = "f16 weights widened to f32 when the model was opened, double accumulation";
+        break;
+      default: break;
+    }
+    return "reference: plain C++ loops, " + gemms + ", 1 thread; " + plan_.describe();
   }
 
   RunStatus run(const RunRequest& r, const RunControl& control, RunProfile& profile) override {
@@ -102,12 +110,19 @@ class ReferenceSession final : public BackendSession {
         break;
       case Op::kLinear: {
         const plan::LinearLayer& l = plan_.linears()[s.linear];
-        const float* weight = plan::resolve(w, l.weight, branch) + size_t{l.first_row} * l.in;
         const float* bias = plan::resolve(w, l.bias, branch);
+        const core::Int8Weight q = l.int8() ? plan::resolve_int8(w, l.weight, branch) : core::Int8Weight{};
+        const float* weight = l.int8() ? nullptr : plan::resolve(w, l.weight, branch) + size_t{l.first_row} * l.in;
+        quantized_.resize(l.in);
         for (size_t i = 0; i < n; ++i) {
           for (size_t r = 0; r < s.in.rows; ++r) {
             float* y = row(out, s.out, i, r);
-            ops::linear(row(in, s.in, i, r), 1, l.in, weight, bias, l.out, y);
+            if (l.int8()) {
+              ops::linear_int8(row(in, s.in, i, r), l.in, q.values + size_t{l.first_row} * l.in, q.scales + l.first_row,
+                               bias, l.out, quantized_.data(), y);
+            } else {
+              ops::linear(row(in, s.in, i, r), 1, l.in, weight, bias, l.out, y);
+            }
             if (s.activation == plan::Activation::kGelu) ops::gelu(y, l.out, c.gelu);
             if (aux != nullptr) {
               const float* base = row(aux, s.aux, i, r);
@@ -187,6 +202,7 @@ class ReferenceSession final : public BackendSession {
   std::shared_ptr<const Model> model_;
   ExecutionPlan plan_;
   std::vector<float> session_, slot_;
+  std::vector<int8_t> quantized_;  // an int8 GEMM's quantised input row
 };
 
 class ReferenceBackend final : public Backend {

@@ -7,7 +7,7 @@
 
 #include "cpu/kernels/kernels.hpp"
 
-#if defined(PFRT_KERNELS_ARM32)
+#if defined(PFRT_KERNELS_ARM32) || defined(__aarch64__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
 #endif
@@ -47,6 +47,8 @@ struct Table {
   decltype(&base::accumulate) accumulate;
   decltype(&base::mean_rows) mean_rows;
   GemmKernel gemm;
+  decltype(&base::int8_gemm_kernels) int8_gemm_kernels;  // those of this set's objects
+  std::vector<const Int8GemmKernel*> int8;               // those of this set and the lower ones the CPU runs
 };
 
 #define PFRT_KERNEL_TABLE(ns, name)                                                                            \
@@ -54,7 +56,22 @@ struct Table {
     name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_keys_floats, ns::attention_scores_floats, \
         ns::attention_keys, ns::attention_queries, ns::attention_row, ns::add, ns::accumulate, ns::mean_rows,  \
         GemmKernel{name, ns::gemm_rows_per_tile(), ns::gemm_panel_width(), ns::gemm_pack, ns::gemm},           \
+        ns::int8_gemm_kernels, {},                                                                             \
   }
+
+bool int8_feature_supported(Int8Feature feature) {
+  switch (feature) {
+    case Int8Feature::kNone: return true;
+#if defined(PFRT_KERNELS_X86)
+    case Int8Feature::kAvx512Vnni: return __builtin_cpu_supports("avx512vnni");
+    case Int8Feature::kAvxVnni: return __builtin_cpu_supports("avxvnni");
+#endif
+#if defined(__aarch64__)
+    case Int8Feature::kDotprod: return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
+    default: return false;
+  }
+}
 
 // The sets this CPU runs, best first.
 std::vector<Table> supported_tables() {
@@ -84,6 +101,17 @@ std::vector<Table> supported_tables() {
 #else
   tables.push_back(PFRT_KERNEL_TABLE(base, "scalar"));
 #endif
+  // Each set's int8 kernels: its own and those of the sets below it, best first, where the CPU
+  // has what they need beyond the set (a CPU with AVX-512 but no VNNI runs AVX2's).
+  for (size_t i = 0; i < tables.size(); ++i) {
+    for (size_t j = i; j < tables.size(); ++j) {
+      size_t count = 0;
+      const Int8GemmKernel* const* kernels = tables[j].int8_gemm_kernels(&count);
+      for (size_t k = 0; k < count; ++k) {
+        if (int8_feature_supported(kernels[k]->feature)) tables[i].int8.push_back(kernels[k]);
+      }
+    }
+  }
   return tables;
 }
 
@@ -98,6 +126,11 @@ std::atomic<const Table*>& current() {
 }
 
 const Table& table() { return *current().load(std::memory_order_acquire); }
+
+std::atomic<const Int8GemmKernel*>& current_int8() {
+  static std::atomic<const Int8GemmKernel*> chosen{supported().front().int8.front()};
+  return chosen;
+}
 
 }  // namespace
 
@@ -114,6 +147,7 @@ void use_isa(const char* name) {
   for (const Table& t : supported()) {
     if (name != nullptr && std::strcmp(name, t.isa) == 0) {
       current().store(&t, std::memory_order_release);
+      current_int8().store(t.int8.front(), std::memory_order_release);
       return;
     }
     known += (known.empty() ? "" : ", ") + std::string(t.isa);
@@ -121,6 +155,27 @@ void use_isa(const char* name) {
   throw std::invalid_argument("kernel instruction set '" + std::string(name != nullptr ? name : "(null)") +
                               "' is not one this CPU runs (" + known + ")");
 }
+
+std::vector<const char*> supported_int8_isas() {
+  std::vector<const char*> names;
+  for (const Int8GemmKernel* k : supported().front().int8) names.push_back(k->isa);
+  return names;
+}
+
+void use_int8_isa(const char* name) {
+  std::string known;
+  for (const Int8GemmKernel* k : supported().front().int8) {
+    if (name != nullptr && std::strcmp(name, k->isa) == 0) {
+      current_int8().store(k, std::memory_order_release);
+      return;
+    }
+    known += (known.empty() ? "" : ", ") + std::string(k->isa);
+  }
+  throw std::invalid_argument("int8 kernel '" + std::string(name != nullptr ? name : "(null)") +
+                              "' is not one this CPU runs (" + known + ")");
+}
+
+const Int8GemmKernel& int8_gemm_kernel() { return *current_int8().load(std::memory_order_acquire); }
 
 void layer_norm(const float* x, size_t x_stride, size_t rows, size_t dim, const float* gamma, const float* beta,
                 float eps, float* y, size_t y_stride) {

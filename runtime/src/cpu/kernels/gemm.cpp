@@ -5,6 +5,7 @@
 // times the panels' two vectors of weights (FMAs: this source alone is compiled with
 // -ffp-contract=fast), then runs the epilogue on the tile in registers or in L1. Each output is one FMA chain over k in order, whatever the tile shape,
 // so a row's result does not depend on the other rows or on the panel range run.
+#include "cpu/kernels/epilogue.hpp"
 #include "cpu/kernels/isa_kernels.hpp"
 
 namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA {
@@ -34,18 +35,7 @@ size_t smaller(size_t a, size_t b) { return a < b ? a : b; }
 template <size_t R, size_t P>
 void finish(float* t, size_t rows, size_t cols, unsigned activation, const float* residual, size_t residual_stride,
             float* y, size_t y_stride) {
-  for (size_t i = 0; i < rows; ++i) {
-    float* ti = t + i * P * kWidth;
-    if (activation == 1) gelu_erf(ti, cols);
-    if (activation == 2) gelu_tanh(ti, cols);
-    float* yi = y + i * y_stride;
-    if (residual != nullptr) {
-      const float* ri = residual + i * residual_stride;
-      for (size_t j = 0; j < cols; ++j) yi[j] = ti[j] + ri[j];
-    } else {
-      for (size_t j = 0; j < cols; ++j) yi[j] = ti[j];
-    }
-  }
+  finish_rows(t, P * kWidth, rows, cols, activation, residual, residual_stride, y, y_stride);
 }
 
 // One register tile: rows x[0..R) (x[i] may repeat a row) times panels w[0..P) with their

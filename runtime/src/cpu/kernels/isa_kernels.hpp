@@ -7,6 +7,8 @@
 // for every caller).
 #include <cstddef>
 
+#include "cpu/kernels/int8_kernel.hpp"
+
 #ifndef PFRT_KERNEL_ISA
 #error "PFRT_KERNEL_ISA must name the instruction set these kernels are compiled for"
 #endif
@@ -34,5 +36,9 @@ void gemm_pack(const float* weight, size_t in, size_t out, const float* bias, fl
 void gemm(size_t rows, size_t in, const float* x, size_t x_stride, const float* panels, const float* bias_panels,
           size_t out, size_t panel_begin, size_t panel_end, float* y, size_t y_stride, unsigned activation,
           const float* residual, size_t residual_stride);
+// gemm_int8*.cpp (int8_kernel.hpp describes them): those this set's objects define, and the
+// list of them, best first (the dispatch keeps those the CPU runs).
+extern const Int8GemmKernel int8_scalar, int8_avx2, int8_avx_vnni, int8_avx512_vnni, int8_neon, int8_neon_dotprod;
+const Int8GemmKernel* const* int8_gemm_kernels(size_t* count);
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "cpu/kernels/int8_kernel.hpp"
 #include "format/model_spec.hpp"
 
 namespace pfrt::cpu::kernels {
@@ -87,5 +88,16 @@ struct GemmKernel {
 };
 // The GEMM of the instruction set in use.
 const GemmKernel& gemm_kernel();
+
+// --- gemm_int8*.cpp (int8_kernel.hpp)
+// The int8 GEMM in use (cpu::PackedLinearInt8 keeps the one that packed its weights): the best
+// one the instruction set in use and the CPU run; use_isa picks its set's best.
+const Int8GemmKernel& int8_gemm_kernel();
+// Every int8 kernel this CPU runs ("avx512-vnni", "avx-vnni", "avx2", "neon-dotprod", "neon",
+// "scalar"), best first.
+std::vector<const char*> supported_int8_isas();
+// Test hook like use_isa: later int8 GEMMs use the named kernel, one of supported_int8_isas()
+// (until the next use_isa or use_int8_isa); std::invalid_argument for any other name.
+void use_int8_isa(const char* name);
 
 }  // namespace pfrt::cpu::kernels
