@@ -13,6 +13,7 @@
 #include "common.hpp"
 #include "model_writer.hpp"
 #include "progress.hpp"
+#include "ranks.hpp"
 
 using namespace pfrt::tools;
 
@@ -235,7 +236,9 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_tool("pfrt-run", [&]() -> int {
+  Ranks ranks;  // under mpirun -n R: this process's rank (ranks.hpp)
+  const int status = run_tool("pfrt-run", [&]() -> int {
+    ranks = join_ranks();
     ArgParser args(
         "pfrt-run",
         "MODEL IMAGE... [options]\n       pfrt-run MODEL --eval IMAGES.idx[.gz] LABELS.idx[.gz] [--limit N]");
@@ -267,7 +270,9 @@ int main(int argc, char** argv) {
           "pfrt-run: warning: %s was not trained progressively: a prefix of its branches is not a trained model\n",
           c.model_path.c_str());
     }
-    pfrt::Session session(model, c.session);
+    pfrt::Session session = make_session(model, c.session, ranks);
     return c.eval_images.empty() ? classify(c, model, session) : eval(c, model, session);
   });
+  leave_ranks(ranks);
+  return status;
 }
