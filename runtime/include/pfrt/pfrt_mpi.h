@@ -1,7 +1,7 @@
 /* pfrt over MPI: sharded sessions (pfrt/pfrt_shard.h) whose ranks are the processes of an MPI
- * communicator. In libpfrt_mpi (link -lpfrt_mpi -lpfrt; pkg-config pfrt-mpi; CMake
- * pfrt::pfrt_mpi), built when CMake finds MPI. This header does not include mpi.h: the
- * communicator is passed by address, so a program that does not shard needs no MPI at all.
+ * communicator. In libpfrt_mpi (link -lpfrt_mpi -lpfrt and MPI's C library, e.g. with mpicc),
+ * built when CMake finds MPI. This header does not include mpi.h: the communicator is passed
+ * by address, so a program that does not shard needs no MPI at all.
  *
  *   pfrt_mpi_options mpi;
  *   pfrt_mpi_options_init(&mpi);          // MPI_COMM_WORLD; pfrt initialises MPI if needed
