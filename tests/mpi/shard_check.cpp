@@ -7,10 +7,14 @@
 //   shard_check ranks       a 2-branch model on more ranks: every rank fails, naming the cause
 //   shard_check early-exit  rank 1 leaves after creating its session: the others' run fails
 //                           within the timeout (PFRT_MPI_TIMEOUT_MS), naming the cause
+//   shard_check crash       rank 1 dies after creating its session (no MPI_Finalize): mpirun
+//                           ends the job with a failure (the test expects one), nothing hangs
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "pfrt/pfrt_mpi.hpp"
@@ -67,8 +71,14 @@ int parity() {
           }
         }
         ++runs;
+        const pfrt::shard::Profile p = pfrt::shard::profile(sharded);
+        if (p.rank != g_rank || p.branches_owned != (k > uint32_t(g_rank) ? (k - g_rank + p.ranks - 1) / p.ranks : 0)) {
+          return outcome(false, "the shard profile says rank " + std::to_string(p.rank) + " owns " +
+                                    std::to_string(p.branches_owned) + " of prefix " + std::to_string(k));
+        }
       }
     }
+    if (pfrt::shard::sharded(plain)) return outcome(false, "a plain session says it is sharded");
   }
   return outcome(true, std::to_string(runs) + " runs equal to one process's within 1e-5");
 }
@@ -94,6 +104,12 @@ int main(int argc, char** argv) {
       const pfrt::Model model = tiny_model(2, 7);
       status = expect_error(error_of([&] { pfrt::mpi::session(model); }),
                             std::to_string(ranks) + " ranks for a model of 2 branches");
+    } else if (mode == "crash") {
+      const pfrt::Model model = tiny_model(5, 7);
+      pfrt::Session session = pfrt::mpi::session(model);
+      if (g_rank == 1) std::_Exit(3);
+      session.run(pfrt::test::random_floats(28 * 28, 1));
+      status = outcome(false, "ran although rank 1 died");
     } else if (mode == "early-exit") {
       const pfrt::Model model = tiny_model(5, 7);
       pfrt::Session session = pfrt::mpi::session(model);
@@ -107,7 +123,7 @@ int main(int argc, char** argv) {
         std::printf("rank %d: the run failed after %.1f s\n", g_rank, waited);
       }
     } else {
-      std::fprintf(stderr, "usage: shard_check parity|models|ranks|early-exit\n");
+      std::fprintf(stderr, "usage: shard_check parity|models|ranks|early-exit|crash\n");
     }
   } catch (const std::exception& e) {
     status = outcome(false, std::string("unexpected error: ") + e.what());
