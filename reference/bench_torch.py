@@ -117,7 +117,9 @@ def bench_model_dir(torch, args) -> int:
     ms = sorted(time_model(torch, model, cfg, args.batch, args.runs, args.warmup))
     p50 = percentile(ms, 0.5)
     gflops = flops_per_image(cfg) * args.batch / (p50 * 1e6)
-    result = {"tool": "bench_torch.py", "machine": machine(torch), "model": args.model_dir, "threads": args.threads,
+    # "model" is an object, as in pfrt's reports (docs/json.md).
+    result = {"tool": "bench_torch.py", "machine": machine(torch), "model": {"path": args.model_dir},
+              "threads": args.threads,
               "batch": args.batch, "latency_ms": {"count": len(ms), "mean": statistics.fmean(ms),
                                                   "stdev": statistics.stdev(ms) if len(ms) > 1 else 0.0,
                                                   "min": ms[0], "p50": p50, "p90": percentile(ms, 0.9),

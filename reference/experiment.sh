@@ -16,7 +16,9 @@ mkdir -p "$RUNS"
 run() {  # name, then train.py arguments
   name=$1; shift
   if [ -f "$RUNS/$name/results.json" ]; then echo "$name: done already"; return 0; fi
-  $PY reference/train.py --out "$RUNS/$name" --epochs "$EPOCHS" --threads 1 --resume "$@" > "$RUNS/$name.log" 2>&1 ||
+  resume=  # --resume only where an interrupted run left its state (train.py refuses it otherwise)
+  if [ -f "$RUNS/$name/train_state.pth" ]; then resume=--resume; fi
+  $PY reference/train.py --out "$RUNS/$name" --epochs "$EPOCHS" --threads 1 $resume "$@" > "$RUNS/$name.log" 2>&1 ||
     { echo "$name: FAILED, see $RUNS/$name.log" >&2; return 1; }
   tail -n 1 "$RUNS/$name.log"
 }

@@ -4,11 +4,15 @@
   export.py random --out DIR [shape flags] [--seed S] [--inputs N]
       A random-weight model of any shape (tests, benchmarks). With --inputs N it also writes
       a parity fixture: N random inputs and PyTorch's logits for them, for every prefix.
-  export.py checkpoint CKPT --out DIR [--channels C] [--patch-size P] [--dim-head 64 | --heads H]
+  export.py checkpoint CKPT --out DIR [--channels C] [--patch-size P] [--head-dim 64 | --heads H]
                        [--pool cls|mean] [--mean ..] [--std ..] [--labels FILE] [--training MODE]
       A state_dict saved by the authors' training code (or ours): `.t7`/`.pth`, with or without
       the `module.` prefix of data-parallel training. Shapes determine most hyperparameters; the
-      flags give what they do not.
+      flags give what they do not. A `config.json` beside the checkpoint (reference/train.py
+      writes one into its run folder) supplies them too; flags given win over it.
+
+Flags are spelled as in pfrt-bench (--head-dim, --classes, --threads, --branches); the older
+--dim-head and --num-classes are accepted as deprecated aliases.
 
 Fixture files (little-endian float32, row-major): input.f32 [N, C, S, S], logits.f32 [N, K],
 prefix_logits.f32 [B, N, K] (prefix k = 1..B), and fixture.json with N, B, K.
@@ -29,16 +33,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
+import pfrt_version  # noqa: E402
 import safetensors_io  # noqa: E402
 from paraformer import ParaFormer, ParaFormerConfig  # noqa: E402
 
 CONFIG_FORMAT = "pfrt-paraformer"
 CONFIG_FORMAT_VERSION = 1
+DEFAULT_HEAD_DIM = 64  # the authors' head size, assumed when nothing says otherwise
 TRAINING_MODES = ("progressive", "plain", "unknown")
 
 
 class ExportError(Exception):
     pass
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Usage errors as every pfrt tool gives them: one line naming the problem, a hint, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        prog = os.path.basename(self.prog.split()[0])
+        print(f"{prog}: {message}\n(run '{self.prog} --help' for the options)", file=sys.stderr)
+        sys.exit(2)
 
 
 def config_json(cfg: ParaFormerConfig, *, mean: List[float], std: List[float], labels: Optional[List[str]],
@@ -182,6 +197,37 @@ def need(sd: Dict[str, torch.Tensor], key: str, ndim: int) -> torch.Tensor:
     return t
 
 
+def config_beside(checkpoint: str) -> Optional[Dict[str, object]]:
+    """The pfrt config.json in the checkpoint's folder (reference/train.py writes one), or None."""
+    path = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "config.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            c = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ExportError(f"{path}: not a readable config.json ({e})") from None
+    if not isinstance(c, dict) or c.get("format") != CONFIG_FORMAT:
+        return None
+    print(f"export.py: using {path} for what the tensor shapes leave open (flags given win)", file=sys.stderr)
+    return c
+
+
+def apply_config_beside(args: argparse.Namespace) -> None:
+    """Fill the flags not given from config.json beside the checkpoint."""
+    c = config_beside(args.checkpoint)
+    if c is None:
+        return
+    for flag, key in (("channels", "channels"), ("patch_size", "patch_size"), ("pool", "pool"), ("mean", "mean"),
+                      ("std", "std"), ("training", "training"), ("name", "name")):
+        if getattr(args, flag) is None and c.get(key) is not None:
+            setattr(args, flag, c[key])
+    if args.heads is None and args.dim_head is None:
+        args.heads, args.dim_head = c.get("heads"), c.get("dim_head")
+    if args.labels is None and isinstance(c.get("labels"), list):
+        args.label_list = [str(v) for v in c["labels"]]
+
+
 def infer_config(sd: Dict[str, torch.Tensor], args: argparse.Namespace) -> ParaFormerConfig:
     dim = need(sd, "cls_token", 3).shape[-1]
     tokens = need(sd, "pos_embedding", 3).shape[1]
@@ -227,35 +273,46 @@ def infer_config(sd: Dict[str, torch.Tensor], args: argparse.Namespace) -> ParaF
     if qkv % 3:
         raise ExportError(f"to_qkv produces {qkv} values, not a multiple of 3")
     inner = qkv // 3
+    if args.heads and args.dim_head and args.heads * args.dim_head != inner:
+        raise ExportError(f"--heads {args.heads} x --head-dim {args.dim_head} = {args.heads * args.dim_head}, but "
+                          f"to_qkv is {inner} wide per q/k/v: give one of them")
     if args.heads:
         heads = args.heads
         if inner % heads:
-            raise ExportError(f"to_qkv width {inner} per q/k/v does not split into {heads} heads")
+            raise ExportError(f"to_qkv width {inner} per q/k/v does not split into {heads} heads: "
+                              f"pass the right --heads or --head-dim")
         dim_head = inner // heads
     else:
-        dim_head = args.dim_head
+        dim_head = args.dim_head or DEFAULT_HEAD_DIM
         if inner % dim_head:
-            raise ExportError(f"to_qkv width {inner} per q/k/v is not a multiple of head size {dim_head}: "
-                              f"pass --heads or --dim-head")
+            raise ExportError(f"to_qkv width {inner} per q/k/v is not a multiple of head size {dim_head}"
+                              f"{'' if args.dim_head else ' (the authors default)'}: pass --heads or --head-dim")
         heads = inner // dim_head
     mlp_dim = need(sd, "paraformerbranches.branches.0.1.fn.net.0.weight", 2).shape[0]
     return ParaFormerConfig(image_size=grid * patch, channels=channels, patch_size=patch, dim=dim, heads=heads,
                             dim_head=dim_head, mlp_dim=mlp_dim, branches=branches, blocks_per_branch=n_layers // 2,
-                            num_classes=num_classes, pool=args.pool)
+                            num_classes=num_classes, pool=args.pool or "cls")
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> None:
     sd = load_state_dict(args.checkpoint)
+    args.label_list = None
+    apply_config_beside(args)
     cfg = infer_config(sd, args)
     model = ParaFormer(cfg)
     result = model.load_state_dict(sd, strict=False)
     problems = [f"missing tensor '{k}'" for k in result.missing_keys]
     problems += [f"unexpected tensor '{k}'" for k in result.unexpected_keys]
     if problems:
+        hint = ""
+        if any(".fn.to_out." in p for p in problems):
+            hint = (f" (the output projection exists only when heads x head size is not 1 x D: the head split "
+                    f"{cfg.heads} x {cfg.dim_head} was {'given' if args.heads or args.dim_head else 'guessed'}; "
+                    f"pass --heads or --head-dim)")
         raise ExportError("checkpoint does not match the inferred configuration "
                           f"(D={cfg.dim}, heads={cfg.heads}x{cfg.dim_head}, B={cfg.branches}, "
-                          f"d={cfg.blocks_per_branch}): " + "; ".join(problems))
-    labels = None
+                          f"d={cfg.blocks_per_branch}): " + "; ".join(problems) + hint)
+    labels = args.label_list
     if args.labels:
         with open(args.labels, encoding="utf-8") as f:
             labels = [line.rstrip("\n") for line in f if line.strip()]
@@ -264,8 +321,8 @@ def cmd_checkpoint(args: argparse.Namespace) -> None:
     with open(args.checkpoint, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     name = args.name or os.path.splitext(os.path.basename(args.checkpoint))[0]
-    write_model(args.out, model, config_json(cfg, mean=mean, std=std, labels=labels, training=args.training,
-                                             name=name))
+    write_model(args.out, model, config_json(cfg, mean=mean, std=std, labels=labels,
+                                             training=args.training or "unknown", name=name))
     print(f"{args.checkpoint} (sha256 {digest[:16]}…): {cfg.image_size}x{cfg.image_size}x{cfg.channels}, "
           f"patch {cfg.patch_size}, D={cfg.dim}, {cfg.heads} heads x {cfg.dim_head}, MLP {cfg.mlp_dim}, "
           f"B={cfg.branches} x d={cfg.blocks_per_branch}, {cfg.num_classes} classes, pool {cfg.pool} "
@@ -278,11 +335,13 @@ def add_shape_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patch-size", type=int, default=4)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--dim-head", type=int, default=16)
+    p.add_argument("--head-dim", "--dim-head", dest="dim_head", type=int, default=16,
+                   help="head size d_h (--dim-head: deprecated spelling)")
     p.add_argument("--mlp-dim", type=int, default=128)
     p.add_argument("--branches", type=int, default=2)
     p.add_argument("--blocks-per-branch", type=int, default=1)
-    p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--classes", "--num-classes", dest="num_classes", type=int, default=10,
+                   help="classes K (--num-classes: deprecated spelling)")
     p.add_argument("--pool", choices=("cls", "mean"), default="cls")
     p.add_argument("--residual", choices=("normalized", "prenorm"), default="normalized")
     p.add_argument("--gelu", choices=("erf", "tanh"), default="erf")
@@ -290,7 +349,8 @@ def add_shape_flags(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"export.py {pfrt_version.version()} (pfrt)")
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("random", help="random-weight model (and parity fixture)")
     r.add_argument("--out", required=True)
@@ -304,22 +364,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     c.add_argument("--out", required=True)
     c.add_argument("--channels", type=int, help="image channels, when the patch size does not determine it")
     c.add_argument("--patch-size", type=int, help="patch size, when the channel count does not determine it")
-    c.add_argument("--heads", type=int, help="attention heads (default: derived from --dim-head)")
-    c.add_argument("--dim-head", type=int, default=64, help="head size (authors' default 64)")
-    c.add_argument("--pool", choices=("cls", "mean"), default="cls", help="pooling the model was trained with")
+    c.add_argument("--heads", type=int, help="attention heads (default: derived from --head-dim)")
+    c.add_argument("--head-dim", "--dim-head", dest="dim_head", type=int,
+                   help="head size (default: config.json beside the checkpoint, else the authors' 64)")
+    c.add_argument("--pool", choices=("cls", "mean"), help="pooling the model was trained with (default cls)")
     c.add_argument("--mean", type=float, nargs="+", help="per-channel input mean (default 0.5)")
     c.add_argument("--std", type=float, nargs="+", help="per-channel input std (default 0.2)")
     c.add_argument("--labels", help="text file with one class label per line")
-    c.add_argument("--training", choices=TRAINING_MODES, default="unknown",
+    c.add_argument("--training", choices=TRAINING_MODES,
                    help="how the branches were trained (progressive makes prefixes meaningful)")
     c.add_argument("--name", help="model name stored in config.json")
     c.set_defaults(func=cmd_checkpoint)
 
     args = parser.parse_args(argv)
+    for name in ("inputs", "seed"):
+        if getattr(args, name, 0) < 0:
+            parser.error(f"--{name} must not be negative, got {getattr(args, name)}")
+    for name in ("image_size", "channels", "patch_size", "dim", "heads", "dim_head", "mlp_dim", "branches",
+                 "blocks_per_branch", "num_classes"):
+        value = getattr(args, name, None)
+        if value is not None and value <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
     try:
         args.func(args)
-    except (ExportError, ValueError) as e:
+    except (ExportError, ValueError, safetensors_io.OutputError) as e:
         print(f"export.py: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"export.py: error: {where}{e.strerror or e}", file=sys.stderr)
         return 1
     return 0
 

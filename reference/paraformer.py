@@ -1,7 +1,7 @@
 """Para-Former as a torch.nn.Module: the reference every pfrt backend is tested against.
 
-This is pfrt's own description of the network in ../shared/PARAFORMER.md (docs: README,
-"What the network computes"). Parameter names and shapes match the authors' public training
+This is the network of docs/network.md (pfrt's own description of the authors' model) in
+PyTorch. Parameter names and shapes match the authors' public training
 code, so one of their state_dicts loads here with strict=True:
 
     to_patch_embedding.1.{weight,bias}      cls_token   pos_embedding

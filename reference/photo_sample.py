@@ -6,9 +6,15 @@ warm tint and an uneven light, given sensor noise, and saved as a 4:2:0 JPEG of 
   photo_sample.py SAMPLE.pgm OUT.jpg [--seed N]
 """
 import argparse
+import io
+import os
+import sys
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from output_file import atomic_write  # noqa: E402
 
 
 def main():
@@ -24,7 +30,10 @@ def main():
     light = 0.85 + 0.15 * (1 - ((x - 0.4) ** 2 + (y - 0.45) ** 2))  # brighter near the centre
     tint = np.array([1.0, 0.93, 0.82])  # warm white balance
     rgb = g[:, :, None] * light[:, :, None] * tint + 12 + rng.normal(0, 4, (224, 224, 3))
-    Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), "RGB").save(args.out, quality=85, subsampling=2)
+    jpeg = io.BytesIO()
+    Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), "RGB").save(jpeg, "JPEG", quality=85,
+                                                                                subsampling=2)
+    atomic_write(args.out, jpeg.getvalue())  # as every pfrt tool writes a file (README, "Output files")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ import os
 import sys
 from typing import Dict, List
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from output_file import atomic_write  # noqa: E402
+
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -69,8 +72,10 @@ def generated(runs: Dict[str, dict]) -> str:
     machine = {name: {"kind": r["kind"], "depth": r["depth"], "training": r["training"],
                       "test_accuracy": r["test_accuracy"], "prefix_accuracy": r["prefix_accuracy"]}
                for name, r in runs.items()}
-    out += ["", "Commands (each run's exact command line, from its results.json):", "", "```sh"]
-    out += [r["command"] for _, r in sorted(runs.items())]
+    # --resume continues an interrupted run and is an error without one (experiment.sh adds it
+    # only then): the commands are shown without it, as they run in a fresh folder.
+    out += ["", "Commands (each run's command line, from its results.json, without --resume):", "", "```sh"]
+    out += [r["command"].replace(" --resume", "") for _, r in sorted(runs.items())]
     out += ["```", "", f"<!-- pfrt-accuracy: {json.dumps(machine, sort_keys=True)} -->", "", END]
     return "\n".join(out)
 
@@ -88,10 +93,7 @@ def main() -> int:
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
     new = head + generated(runs) + tail
-    tmp = target + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(new)
-    os.replace(tmp, target)
+    atomic_write(target, new.encode("utf-8"))
     print(f"summarize.py: {len(runs)} runs -> {target}")
     return 0
 

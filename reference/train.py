@@ -20,7 +20,7 @@ import json
 import math
 import os
 import sys
-import tempfile
+import io
 import time
 from typing import Dict, List, Optional
 
@@ -35,15 +35,10 @@ from paraformer import ParaFormer, ParaFormerConfig, parameter_count  # noqa: E4
 
 
 def atomic_torch_save(obj: object, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pth")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """torch.save through safetensors_io.atomic_write: never half-written, never over a device."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    export.safetensors_io.atomic_write(path, buffer.getvalue())
 
 
 def lr_at(step: int, total: int, base: float, warmup: int) -> float:
@@ -134,8 +129,20 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     checkpoint = os.path.join(args.out, "checkpoint.pth")
     state_path = os.path.join(args.out, "train_state.pth")
     first_epoch, elapsed, resumed_shuffle = 0, 0.0, None
-    if args.resume and os.path.exists(state_path):
-        state = torch.load(state_path)
+    if args.resume and not os.path.isfile(state_path):
+        raise export.ExportError(f"--resume: {state_path} does not exist (no earlier run to continue in {args.out}; "
+                                 f"leave out --resume to start one)")
+    # The configuration beside the checkpoints from the start, so that `export.py checkpoint
+    # checkpoint.pth` knows what the shapes leave open (head size, channels, pooling, labels).
+    config = export.config_json(cfg, mean=[fashion_mnist.MEAN], std=[fashion_mnist.STD], labels=fashion_mnist.LABELS,
+                                training=mode, name=args.name or os.path.basename(os.path.normpath(args.out)))
+    export.safetensors_io.atomic_write(os.path.join(args.out, "config.json"),
+                                       (json.dumps(config, indent=2) + "\n").encode("utf-8"))
+    if args.resume:
+        try:
+            state = torch.load(state_path)
+        except Exception as e:  # torch raises many kinds for a bad file
+            raise export.ExportError(f"--resume: {state_path} is not a readable training state ({e})") from None
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         first_epoch, elapsed = state["epoch"], state["elapsed"]
@@ -202,9 +209,7 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         "prefix_accuracy": prefix if cfg.branches > 1 else [],
         "command": " ".join([os.path.relpath(os.path.abspath(sys.argv[0]), REPO_ROOT)] + sys.argv[1:]),
     }
-    export.write_model(args.out, model, export.config_json(
-        cfg, mean=[fashion_mnist.MEAN], std=[fashion_mnist.STD], labels=fashion_mnist.LABELS, training=mode,
-        name=args.name or os.path.basename(os.path.normpath(args.out))))
+    export.write_model(args.out, model, config)
     export.safetensors_io.atomic_write(os.path.join(args.out, "results.json"),
                                        (json.dumps(results, indent=2) + "\n").encode("utf-8"))
     print(f"test accuracy {prefix[-1]:.4f}" + (f", prefixes k=1..{cfg.branches}: " +
@@ -214,7 +219,8 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = export.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"train.py {export.pfrt_version.version()} (pfrt)")
     p.add_argument("--out", required=True, help="run folder (checkpoint, results, exported model)")
     p.add_argument("--branches", type=int, default=8, help="parallel branches B (Para-Former)")
     p.add_argument("--serial", action="store_true", help="a serial ViT: one branch of --blocks blocks")
@@ -228,7 +234,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--patch-size", type=int, default=7)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--dim-head", type=int, default=16)
+    p.add_argument("--head-dim", "--dim-head", dest="dim_head", type=int, default=16,
+                   help="head size d_h (--dim-head: deprecated spelling)")
     p.add_argument("--mlp-dim", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
@@ -237,13 +244,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--resume", action="store_true", help="continue from the run folder's train_state.pth")
     p.add_argument("--name", help="model name stored in config.json (default: the run folder's name)")
     args = p.parse_args(argv)
-    for name in ("branches", "blocks", "epochs", "batch_size", "threads"):
+    for name in ("branches", "blocks", "epochs", "batch_size", "threads", "patch_size", "dim", "heads", "dim_head",
+                 "mlp_dim"):
         if getattr(args, name) <= 0:
-            p.error(f"--{name.replace('_', '-')} must be positive")
+            p.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if args.limit < 0:
+        p.error(f"--limit must not be negative, got {args.limit} (0: every image)")
     try:
         train(args)
-    except (fashion_mnist.DatasetError, export.ExportError, ValueError) as e:
+    except (fashion_mnist.DatasetError, export.ExportError, ValueError, export.safetensors_io.OutputError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"train.py: error: {where}{e.strerror or e}", file=sys.stderr)
         return 1
     return 0
 

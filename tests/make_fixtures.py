@@ -26,15 +26,15 @@ import export  # noqa: E402
 SHAPES = {
     "b1_d1_cls": "--branches 1 --blocks-per-branch 1",
     "b2_d1_mean": "--branches 2 --blocks-per-branch 1 --pool mean",
-    "b4_d1_cls": "--branches 4 --blocks-per-branch 1 --patch-size 7 --dim 48 --heads 3 --dim-head 16 --mlp-dim 96",
+    "b4_d1_cls": "--branches 4 --blocks-per-branch 1 --patch-size 7 --dim 48 --heads 3 --head-dim 16 --mlp-dim 96",
     "b4_d3_cls": "--branches 4 --blocks-per-branch 3 --patch-size 7",
     "b2_d3_mean_rgb": "--branches 2 --blocks-per-branch 3 --pool mean --image-size 32 --channels 3 --patch-size 8 "
-                      "--dim 40 --heads 5 --dim-head 8 --mlp-dim 72 --num-classes 7",
+                      "--dim 40 --heads 5 --head-dim 8 --mlp-dim 72 --classes 7",
     "serial_l4": "--branches 1 --blocks-per-branch 4 --patch-size 7",
-    "b2_noproj": "--branches 2 --heads 1 --dim-head 64 --dim 64",
+    "b2_noproj": "--branches 2 --heads 1 --head-dim 64 --dim 64",
     "b3_prenorm_tanh_weighted": "--branches 3 --residual prenorm --gelu tanh --merge-weights 0.5,-1.25,2 --patch-size 14",
-    "deit_tiny_b2": "--branches 2 --image-size 224 --channels 3 --patch-size 16 --dim 192 --heads 3 --dim-head 64 "
-                    "--mlp-dim 768 --num-classes 100",
+    "deit_tiny_b2": "--branches 2 --image-size 224 --channels 3 --patch-size 16 --dim 192 --heads 3 --head-dim 64 "
+                    "--mlp-dim 768 --classes 100",
 }
 
 

@@ -278,10 +278,10 @@ TEST_CASE("a session keeps its model alive after pfrt_model_close") {
   }
 }
 
-TEST_CASE("NaN and infinity in the input: the run succeeds and they reach that image's logits only") {
-  // Documented in SECURITY.md: inputs are checked for size, not content. A non-finite value
-  // in one image makes that image's logits non-finite (it is not hidden by a clamp or turned
-  // into a plausible answer) and leaves the other images of the batch exactly as they were.
+TEST_CASE("NaN and infinity in the input are refused on every backend, naming the element") {
+  // docs/network.md, "Non-finite and huge inputs": one rule for every backend, checked by the
+  // session before the backend runs. The logits buffer is left as it was, and the session is
+  // not poisoned.
   Fixture f;
   Model model = Model::open(f.path);
   const size_t image = model.image_floats();
@@ -295,14 +295,80 @@ TEST_CASE("NaN and infinity in the input: the run succeeds and they reach that i
                                -std::numeric_limits<float>::infinity()}) {
       CAPTURE(poison);
       std::vector<float> input = clean;
-      input[image + 300] = poison;  // the second image only
-      std::vector<float> logits(30, 0.0f);
-      REQUIRE(pfrt_session_run(session.get(), input.data(), input.size(), logits.data(), logits.size()) == PFRT_OK);
-      CHECK(std::equal(logits.begin(), logits.begin() + 10, expected.begin()));
-      CHECK(std::equal(logits.begin() + 20, logits.end(), expected.begin() + 20));
-      CHECK(std::any_of(logits.begin() + 10, logits.begin() + 20, [](float v) { return !std::isfinite(v); }));
-      // And the session is not poisoned: the clean batch gives the clean answer again.
+      input[image + 300] = poison;    // the second image: 28x28x1, so row 10, column 20
+      input[2 * image + 5] = poison;  // a later one is not the one named
+      std::vector<float> logits(30, 7.0f);
+      REQUIRE(pfrt_session_run(session.get(), input.data(), input.size(), logits.data(), logits.size()) ==
+              PFRT_INVALID_ARGUMENT);
+      const std::string what = std::isnan(poison) ? "NaN" : poison > 0 ? "+Inf" : "-Inf";
+      CHECK(last_error() == "input element " + std::to_string(image + 300) +
+                                " (image 1, channel 0, row 10, column 20) is " + what +
+                                ": pfrt refuses non-finite input (check the preprocessing)");
+      CHECK(std::all_of(logits.begin(), logits.end(), [](float v) { return v == 7.0f; }));
       CHECK(session.run(clean) == expected);
+    }
+  }
+}
+
+TEST_CASE("a NaN budget is refused as NaN, not as negative") {
+  Fixture f;
+  Model model = Model::open(f.path);
+  Session session(model, {"reference", 1, 0});
+  const std::vector<float> input = test::random_floats(model.image_floats(), 3);
+  std::vector<float> logits(10);
+  pfrt_run_options options;
+  pfrt_run_options_init(&options);
+  options.budget_ms = std::numeric_limits<double>::quiet_NaN();
+  CHECK(pfrt_session_run_ex(session.get(), input.data(), input.size(), logits.data(), logits.size(), &options,
+                            nullptr) == PFRT_INVALID_ARGUMENT);
+  CHECK(last_error() == "budget_ms is NaN: give milliseconds >= 0");
+}
+
+TEST_CASE("C++ wrapper: a wrongly sized input vector is a size error, not a null pointer") {
+  // Regression: a vector shorter than one image made the wrapper pass an empty logits buffer,
+  // and the error said "input and logits must not be null".
+  Fixture f;
+  Model model = Model::open(f.path);
+  Session session(model, {"reference", 1, 0});
+  const size_t image = model.image_floats();
+  for (const size_t floats : {size_t(0), size_t(1), image - 1, image + 1}) {
+    CAPTURE(floats);
+    CHECK_THROWS_WITH_AS(
+        session.run(std::vector<float>(floats, 0.5f)),
+        doctest::Contains(("input has " + std::to_string(floats) + " floats; the model takes").c_str()), Error);
+  }
+}
+
+TEST_CASE("huge finite inputs: every backend agrees with the reference (LayerNorm does not overflow), or all refuse") {
+  // The stem's GEMM keeps the input's scale, and a LayerNorm row of values near 1e19 has squares
+  // beyond FLT_MAX: the cpu and cuda kernels then compute that row in double as the reference does.
+  Fixture f;
+  Model model = Model::open(f.path);
+  const std::vector<float> clean = test::random_floats(2 * model.image_floats(), 11);
+  Session reference(model, {"reference", 1, 0});
+  for (size_t b = 0; const char* backend = pfrt_backend_name(b); ++b) {
+    if (pfrt_backend_check(backend) != PFRT_OK || std::string(backend) == "reference") continue;
+    CAPTURE(std::string(backend));
+    Session session(model, {backend, 1, 0});
+    for (const float scale : {1e10f, 1e19f, 1e25f, 1e30f}) {
+      CAPTURE(scale);
+      std::vector<float> input = clean;
+      for (float& v : input) v *= scale;
+      const std::vector<float> want = reference.run(input);
+      const std::vector<float> got = session.run(input);
+      REQUIRE(got.size() == want.size());
+      float largest = 1.0f;
+      for (float v : want) largest = std::max(largest, std::fabs(v));
+      for (size_t i = 0; i < got.size(); ++i) CHECK(std::fabs(got[i] - want[i]) <= 1e-4f * largest);
+    }
+    // Beyond float's range in an intermediate: both fail the same way instead of answering.
+    std::vector<float> input = clean;
+    for (float& v : input) v = v >= 0 ? 3e38f : -3e38f;
+    for (Session* s : {&reference, &session}) {
+      std::vector<float> logits(20);
+      CHECK(pfrt_session_run(s->get(), input.data(), input.size(), logits.data(), logits.size()) ==
+            PFRT_INVALID_ARGUMENT);
+      CHECK(last_error().find("the input is too large for float arithmetic") != std::string::npos);
     }
   }
 }
@@ -475,4 +541,64 @@ TEST_CASE("structs: an unset or implausible struct_size is refused before anythi
   pfrt_profile profile{};
   CHECK(pfrt_session_get_profile(session.get(), &profile, nullptr, 0) == PFRT_INVALID_ARGUMENT);
   CHECK(last_error() == "pfrt_profile.struct_size is not set (call pfrt_profile_init)");
+}
+
+TEST_CASE("stage times: every kind of stage named, their operations add up to the run's, strides by struct_size") {
+  Fixture f;
+  Model model = Model::open(f.path);
+  const ModelInfo info = model.info();
+  for (const char* backend : {"reference", "cpu"}) {
+    CAPTURE(backend);
+    Session session(model, {backend, 2, 0});
+    std::vector<float> input(2 * 784, 0.5f), logits(2 * 10);
+    session.run(input.data(), input.size(), logits.data(), logits.size());
+
+    size_t count = 99;
+    REQUIRE(pfrt_session_get_stage_times(session.get(), nullptr, 0, &count) == PFRT_OK);  // the count only
+    CHECK(count == PFRT_STAGE_KINDS);
+
+    pfrt_stage_time times[PFRT_STAGE_KINDS];
+    for (pfrt_stage_time& t : times) pfrt_stage_time_init(&t);
+    REQUIRE(pfrt_session_get_stage_times(session.get(), times, PFRT_STAGE_KINDS, &count) == PFRT_OK);
+    uint64_t flops = 0;
+    std::set<std::string> names;
+    for (size_t k = 0; k < count; ++k) {
+      CHECK(times[k].kind == k);
+      CHECK(times[k].ms >= 0.0);
+      names.insert(times[k].name);
+      flops += times[k].flops;
+    }
+    CHECK(names.size() == PFRT_STAGE_KINDS);
+    CHECK(std::string(times[PFRT_STAGE_ATTENTION].name) == "attention");
+    CHECK(times[PFRT_STAGE_STEM].flops > 0);
+    CHECK(flops == 2 * info.flops);  // the batch of two, every branch
+
+    // The C++ wrapper reads the same.
+    const Profile p = session.profile();
+    REQUIRE(p.stages.size() == PFRT_STAGE_KINDS);
+    CHECK(p.stages[PFRT_STAGE_QKV].name == "qkv");
+    CHECK(p.stages[PFRT_STAGE_QKV].flops == times[PFRT_STAGE_QKV].flops);
+
+    // Entries of an older, shorter struct: written as far as their struct_size, stepped by it.
+    const uint32_t short_size = uint32_t(offsetof(pfrt_stage_time, ms));
+    std::vector<unsigned char> bytes(3 * short_size + 16, 0xab);
+    for (size_t k = 0; k < 3; ++k) std::memcpy(bytes.data() + k * short_size, &short_size, sizeof(short_size));
+    REQUIRE(pfrt_session_get_stage_times(session.get(), reinterpret_cast<pfrt_stage_time*>(bytes.data()), 3, &count) ==
+            PFRT_OK);
+    for (size_t k = 0; k < 3; ++k) {
+      uint32_t kind = 99;
+      std::memcpy(&kind, bytes.data() + k * short_size + offsetof(pfrt_stage_time, kind), sizeof(kind));
+      CHECK(kind == k);
+    }
+    CHECK(std::all_of(bytes.begin() + 3 * short_size, bytes.end(), [](unsigned char b) { return b == 0xab; }));
+
+    // Entries of different sizes, a missing count, and an unset entry are refused.
+    times[1].struct_size = 8;
+    CHECK(pfrt_session_get_stage_times(session.get(), times, 2, &count) == PFRT_INVALID_ARGUMENT);
+    CHECK(last_error().find("times[0]'s struct_size") != std::string::npos);
+    CHECK(pfrt_session_get_stage_times(session.get(), times, 2, nullptr) == PFRT_INVALID_ARGUMENT);
+    CHECK(pfrt_session_get_stage_times(session.get(), nullptr, 2, &count) == PFRT_INVALID_ARGUMENT);
+    times[0].struct_size = 0;
+    CHECK(pfrt_session_get_stage_times(session.get(), times, 1, &count) == PFRT_INVALID_ARGUMENT);
+  }
 }

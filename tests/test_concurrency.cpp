@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "model_writer.hpp"
+#include "output_file.hpp"
 #include "pfrt/pfrt.h"
 #include "pfrt/pfrt.hpp"
 #include "support/test_models.hpp"
@@ -158,7 +158,7 @@ TEST_CASE("the model file deleted, or replaced by an atomic rename, under runnin
   const std::vector<float> input = test::random_floats(kBatch * 784, 27);
   for (const std::string& backend : available_backends()) {
     CAPTURE(backend);
-    convert::write_file_atomically(path, old_bytes);
+    convert::write_output_file(path, old_bytes);
     const Model old_model = Model::open(path);
     const auto expected_old = prefix_logits(old_model, backend, input);
     std::atomic<int> mismatches{0}, errors{0};
@@ -170,10 +170,10 @@ TEST_CASE("the model file deleted, or replaced by an atomic rename, under runnin
     REQUIRE(::unlink(path.c_str()) == 0);
     pfrt_model* absent = nullptr;
     CHECK(pfrt_model_open(path.c_str(), &absent) == PFRT_IO_ERROR);
-    convert::write_file_atomically(path, new_bytes);
+    convert::write_output_file(path, new_bytes);
     const Model new_model = Model::open(path);
     const auto expected_new = prefix_logits(new_model, backend, input);
-    convert::write_file_atomically(path, old_bytes);  // and back, under the new model's feet
+    convert::write_output_file(path, old_bytes);  // and back, under the new model's feet
     Session on_new(new_model, {backend, 1, 0});
     CHECK(on_new.run(input) == expected_new.back());
     for (std::thread& t : threads) t.join();

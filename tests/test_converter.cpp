@@ -1,6 +1,8 @@
 // pfrt-convert as a library: config.json parsing, tensor checks, atomic output, round trip.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <limits>
 
@@ -198,7 +200,21 @@ TEST_CASE("convert: a failed run leaves no partial output and keeps an existing 
 
   w.options.output_path = w.dir.file("no-such-folder/model.pfrt");
   w.set_weights(test::raw_tensors(w.config, 7));
-  CHECK(w.convert_error().find("cannot create a temporary file in") != std::string::npos);
+  CHECK(w.convert_error().find("no-such-folder' does not exist") != std::string::npos);
+}
+
+TEST_CASE("convert: -o naming an input (same file, by a link or the same path) is refused, the input kept") {
+  Workspace w;
+  const std::vector<uint8_t> config = test::read_file(w.options.config_path);
+  const std::vector<uint8_t> weights = test::read_file(w.options.weights_path);
+  w.options.output_path = w.options.config_path;
+  CHECK(w.convert_error().find("the output is the same file as the input " + w.options.config_path) !=
+        std::string::npos);
+  REQUIRE(::link(w.options.weights_path.c_str(), w.dir.file("weights-link").c_str()) == 0);
+  w.options.output_path = w.dir.file("weights-link");
+  CHECK(w.convert_error().find("does not overwrite its inputs") != std::string::npos);
+  CHECK(test::read_file(w.options.config_path) == config);
+  CHECK(test::read_file(w.options.weights_path) == weights);
 }
 
 TEST_CASE("non-finite weights are refused, naming the tensor and element (the runtime refuses them too)") {

@@ -22,7 +22,7 @@ struct Outcome {
 };
 
 Outcome open_bytes(const std::vector<uint8_t>& bytes) {
-  // Through a file (the mmap path) and through a buffer: both must agree.
+  // Through a file (read into memory) and through a buffer: both must agree.
   TempDir dir;
   pfrt_model* model = nullptr;
   const pfrt_status from_file = pfrt_model_open(dir.write("m.pfrt", bytes).c_str(), &model);

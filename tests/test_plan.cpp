@@ -1,5 +1,5 @@
 // The execution plan (runtime/src/plan/), pure and backend-neutral: its stages against the
-// network of PARAFORMER.md (operation count, class-row saving, shapes), its memory (every view
+// network of docs/network.md (operation count, class-row saving, shapes), its memory (every view
 // inside its buffer, no two live buffers overlapping, space reused), the thread split, the
 // branch schedule and the prefix rule; and the plan-driven reference backend against a direct
 // implementation of the network (support/naive_forward) on every shape, batch and prefix,

@@ -74,6 +74,9 @@ TEST_CASE("each malformed file gets its own message") {
             .find("dtype I64; supported") != std::string::npos);
   CHECK(parse_error(with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", 4))
             .find("lie outside the 4 data bytes") != std::string::npos);
+  // Regression: inverted offsets were reported as "outside the data".
+  CHECK(parse_error(with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", 8))
+            .find("data_offsets [8, 4] are inverted: the begin lies after the end") != std::string::npos);
   CHECK(parse_error(with_header(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8))
             .find("needs 12 bytes but data_offsets span 8") != std::string::npos);
   CHECK(parse_error(with_header(R"({"a":{"dtype":"F32","shape":[-3],"data_offsets":[0,8]}})", 8))

@@ -1,15 +1,12 @@
 #include "config_json.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "convert_error.hpp"
+#include "input_file.hpp"
 
 namespace pfrt::convert {
 
@@ -150,11 +147,8 @@ ParsedConfig parse_config_json(const std::string& text, const std::string& origi
 }
 
 ParsedConfig read_config_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConvertError(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_config_json(text.str(), path);
+  const std::vector<uint8_t> bytes = read_input_file(path);
+  return parse_config_json(std::string(bytes.begin(), bytes.end()), path);
 }
 
 }  // namespace pfrt::convert

@@ -6,6 +6,7 @@
 #include "config_json.hpp"
 #include "convert_error.hpp"
 #include "model_writer.hpp"
+#include "output_file.hpp"
 #include "pfrt/pfrt.h"
 #include "safetensors_reader.hpp"
 #include "sha256.hpp"
@@ -96,9 +97,17 @@ std::vector<uint8_t> build_model(const ConvertOptions& options, ConvertSummary* 
 }
 
 ConvertSummary convert(const ConvertOptions& options) {
+  // Refused before any work: writing the output must never replace an input, nor a device.
+  for (const std::string* input : {&options.config_path, &options.weights_path}) {
+    if (same_file(options.output_path, *input)) {
+      throw ConvertError(options.output_path + ": the output is the same file as the input " + *input +
+                         ": pfrt-convert does not overwrite its inputs; choose another -o");
+    }
+  }
+  check_output_path(options.output_path);
   ConvertSummary summary;
   const std::vector<uint8_t> bytes = build_model(options, &summary);
-  write_file_atomically(options.output_path, bytes);
+  write_output_file(options.output_path, bytes);
   return summary;
 }
 

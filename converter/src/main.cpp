@@ -23,8 +23,9 @@ const char kUsage[] =
     "  --quiet           print nothing on success\n"
     "  --version         print the version and exit\n";
 
+// As every pfrt tool: one line naming the problem, a hint, exit status 2.
 int usage_error(const std::string& message) {
-  std::fprintf(stderr, "pfrt-convert: %s\n\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "pfrt-convert: %s\n(run 'pfrt-convert --help' for the options)\n", message.c_str());
   return 2;
 }
 

@@ -1,11 +1,5 @@
 #include "model_writer.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "convert_error.hpp"
@@ -71,43 +65,6 @@ WriterTensor f32_tensor(std::string name, std::vector<int64_t> shape, const std:
   t.data.resize(values.size() * sizeof(float));
   if (!values.empty()) std::memcpy(t.data.data(), values.data(), t.data.size());
   return t;
-}
-
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const size_t slash = path.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string temp = folder + "/." + base + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0)
-    throw ConvertError(path + ": cannot create a temporary file in '" + folder + "': " + std::strerror(errno));
-  auto give_up = [&](const std::string& what) {
-    const std::string reason = std::strerror(errno);
-    ::close(fd);
-    ::unlink(temp.c_str());
-    throw ConvertError(path + ": " + what + ": " + reason);
-  };
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  if (::fchmod(fd, 0666 & ~mask) != 0) give_up("cannot set permissions");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) give_up("write failed");
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0) give_up("fsync failed");
-  if (::close(fd) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(temp.c_str());
-    throw ConvertError(path + ": close failed: " + reason);
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(temp.c_str());
-    throw ConvertError(path + ": cannot rename the temporary file into place: " + reason);
-  }
 }
 
 }  // namespace pfrt::convert

@@ -40,8 +40,4 @@ std::vector<uint8_t> serialize_model(const format::ModelConfig& config, const st
 // f32 tensor helper.
 WriterTensor f32_tensor(std::string name, std::vector<int64_t> shape, const std::vector<float>& values);
 
-// Writes through a temporary file in the destination folder, fsync, then rename: readers see
-// the old file or the complete new one, never a partial write. Throws ConvertError.
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
-
 }  // namespace pfrt::convert

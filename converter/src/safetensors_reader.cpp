@@ -1,16 +1,15 @@
 #include "safetensors_reader.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "convert_error.hpp"
 #include "format/model_spec.hpp"
+#include "input_file.hpp"
 
 namespace pfrt::convert {
 
@@ -100,7 +99,11 @@ SafetensorsTensor parse_entry(const std::string& name, const json& entry, size_t
     bad(origin, "tensor '" + name + "': 'data_offsets' must be [begin, end] with non-negative integers");
   }
   const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
-  if (begin > end || end > data_bytes) {
+  if (begin > end) {
+    bad(origin, "tensor '" + name + "': data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                    "] are inverted: the begin lies after the end");
+  }
+  if (end > data_bytes) {
     bad(origin, "tensor '" + name + "': data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                     "] lie outside the " + std::to_string(data_bytes) + " data bytes");
   }
@@ -117,13 +120,7 @@ SafetensorsTensor parse_entry(const std::string& name, const json& entry, size_t
 
 }  // namespace
 
-SafetensorsFile SafetensorsFile::read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConvertError(path + ": cannot open: " + std::strerror(errno));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ConvertError(path + ": read error");
-  return parse(std::move(bytes), path);
-}
+SafetensorsFile SafetensorsFile::read(const std::string& path) { return parse(read_input_file(path), path); }
 
 SafetensorsFile SafetensorsFile::parse(std::vector<uint8_t> bytes, const std::string& origin) {
   SafetensorsFile file;

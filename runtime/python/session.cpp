@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,7 @@ PyRunResult run(PySession& s, const py::object& x_object, uint32_t branches, dou
   } else {
     logits = py::array_t<float>({py::ssize_t(batch), py::ssize_t(s.info.classes)});
   }
+  if (std::isnan(deadline_ms)) throw py::value_error("deadline_ms is NaN: give milliseconds >= 0 (0: no deadline)");
   if (!(deadline_ms >= 0.0)) throw py::value_error("deadline_ms must be >= 0 (0: no deadline)");
   RunOptions options;
   options.branches = branches;
@@ -154,9 +156,18 @@ void bind_session(py::module_& m) {
             d["head_ms"] = p.head_ms;
             d["longest_branch_ms"] = p.longest_branch_ms;
             d["branch_ms"] = p.branch_ms;
+            py::dict stages;  // name -> {"ms", "flops"}; empty where the backend does not time stages
+            for (const StageTime& t : p.stages) {
+              py::dict stage;
+              stage["ms"] = t.ms;
+              stage["flops"] = t.flops;
+              stages[py::str(t.name)] = stage;
+            }
+            d["stages"] = stages;
             return d;
           },
-          "Where the last run's time went: stem_ms, branches_ms, head_ms, longest_branch_ms, branch_ms (per branch).")
+          "Where the last run's time went: stem_ms, branches_ms, head_ms, longest_branch_ms, branch_ms (per branch), "
+          "stages (per kind of stage: ms and flops).")
       .def("__repr__", [](const PySession& s) { return "<pfrt.Session " + s.session.describe() + ">"; });
 }
 

@@ -3,6 +3,7 @@
 // pfrt 0.1 that changed since are in c_api_0_1.cpp.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -13,6 +14,7 @@
 #include "c_api_handles.hpp"
 #include "format/model_spec.hpp"
 #include "pfrt_version.hpp"
+#include "plan/execution_plan.hpp"
 
 namespace pfrt::api {
 
@@ -229,6 +231,7 @@ pfrt_status pfrt_session_run_ex(pfrt_session* session, const float* input, size_
     require(session, "session");
     const pfrt_run_options o = pfrt::api::read_struct(options, default_run_options(), "pfrt_run_options");
     const uint32_t result_size = result ? pfrt::api::struct_size_of(*result, "pfrt_run_result") : 0;
+    if (std::isnan(o.budget_ms)) pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms is NaN: give milliseconds >= 0");
     if (!(o.budget_ms >= 0.0) || o.deadline_ns < 0) {
       pfrt::core::fail(PFRT_INVALID_ARGUMENT, "budget_ms and deadline_ns must not be negative");
     }
@@ -286,6 +289,42 @@ pfrt_status pfrt_session_get_profile(const pfrt_session* session, pfrt_profile* 
     std::copy(p.branch_ms.begin(), p.branch_ms.begin() + long(n), branch_ms);
     out.branches = uint32_t(n);
     pfrt::api::write_struct(profile, out, size);
+  });
+}
+
+void pfrt_stage_time_init(pfrt_stage_time* time) { init_struct(time); }
+
+static_assert(PFRT_STAGE_KINDS == pfrt::core::kProfiledStageKinds, "pfrt_stage_kind lists the plan's stage kinds");
+static_assert(PFRT_STAGE_HEAD == int(pfrt::plan::StageKind::kHead) &&
+                  PFRT_STAGE_QKV == int(pfrt::plan::StageKind::kQkv),
+              "pfrt_stage_kind numbers the kinds as the plan does");
+
+pfrt_status pfrt_session_get_stage_times(const pfrt_session* session, pfrt_stage_time* times, size_t capacity,
+                                         size_t* count) {
+  return guarded([&] {
+    require(session, "session");
+    require(count, "count");
+    if (capacity > 0) require(times, "times");
+    const pfrt::core::RunProfile& p = session->session.last_profile();
+    const bool timed = std::any_of(p.stage_flops.begin(), p.stage_flops.end(), [](uint64_t f) { return f != 0; });
+    const size_t kinds = timed ? PFRT_STAGE_KINDS : 0;
+    const uint32_t stride = capacity > 0 ? pfrt::api::struct_size_of(times[0], "pfrt_stage_time") : 0;
+    for (size_t k = 0; k < std::min(capacity, kinds); ++k) {
+      auto* entry = reinterpret_cast<pfrt_stage_time*>(reinterpret_cast<unsigned char*>(times) + k * stride);
+      const uint32_t size = pfrt::api::struct_size_of(*entry, "pfrt_stage_time");
+      if (size != stride) {
+        pfrt::core::fail(PFRT_INVALID_ARGUMENT, "pfrt_stage_time entries must all have times[0]'s struct_size (entry " +
+                                                    std::to_string(k) + " has " + std::to_string(size) + ")");
+      }
+      pfrt_stage_time out;
+      pfrt_stage_time_init(&out);
+      out.kind = uint32_t(k);
+      out.name = pfrt::plan::to_string(pfrt::plan::StageKind(k));
+      out.ms = p.stage_ms[k];
+      out.flops = p.stage_flops[k];
+      pfrt::api::write_struct(entry, out, size);
+    }
+    *count = kinds;
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -10,7 +11,10 @@ namespace pfrt::tools {
 ArgParser::ArgParser(std::string program, std::string synopsis)
     : program_(std::move(program)), synopsis_(std::move(synopsis)) {
   flag("help", "print this help and exit");
+  flag("version", "print the version and exit");
 }
+
+void ArgParser::alias(const std::string& old_name, const std::string& name) { aliases_[old_name] = name; }
 
 void ArgParser::flag(const std::string& name, const std::string& help) {
   order_.push_back(name);
@@ -49,6 +53,11 @@ void ArgParser::parse(int argc, const char* const* argv) {
       vals.push_back(name.substr(eq + 1));
       name = name.substr(0, eq);
       inline_value = true;
+    }
+    if (const auto a = aliases_.find(name); a != aliases_.end()) {
+      std::fprintf(stderr, "%s: warning: --%s is deprecated: use --%s\n", program_.c_str(), name.c_str(),
+                   a->second.c_str());
+      name = a->second;
     }
     const auto it = specs_.find(name);
     if (it == specs_.end()) throw UsageError("unknown option '--" + name + "' (see --help)");

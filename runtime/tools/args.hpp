@@ -24,6 +24,9 @@ class ArgParser {
   // --name VALUE... (value_count values; "--name=VALUE" also accepted when value_count is 1).
   void option(const std::string& name, const std::string& metavar, const std::string& help, int value_count = 1);
 
+  // --old_name is accepted as a deprecated spelling of --name (a warning on stderr).
+  void alias(const std::string& old_name, const std::string& name);
+
   // argv[0] is skipped. "--" ends the options. Throws UsageError.
   void parse(int argc, const char* const* argv);
 
@@ -45,6 +48,7 @@ class ArgParser {
   std::string program_, synopsis_;
   std::vector<std::string> order_;
   std::map<std::string, Spec> specs_;
+  std::map<std::string, std::string> aliases_;  // deprecated spelling -> option
   std::map<std::string, std::vector<std::string>> given_;
   std::vector<std::string> positional_;
 };

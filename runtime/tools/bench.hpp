@@ -26,6 +26,8 @@ struct BenchConfig {
   OutputFormat format = OutputFormat::kText;
   bool reference_gemm = true;
   bool progress = true;
+  bool stage_profile = false;  // --profile stages: time and rate per kind of stage
+  std::string plot_path;       // --plot FILE.svg (the sweeps)
   // --sweep
   BlockShape shape;
   std::vector<uint32_t> parallel_depths{1, 2, 4, 8, 12};
@@ -42,6 +44,12 @@ int bench_prefix(const BenchConfig& config, std::ostream& out);
 
 // Random network input for `batch` images of the model (values in [-1, 1)).
 std::vector<float> random_input(const ModelInfo& info, uint32_t batch);
+
+// Draws a sweep's JSON report as SVG into `path` (plot.hpp; written as every output file is).
+void write_plot(const std::string& path, const std::string& report_json);
+
+// --plot-json REPORT.json --plot OUT.svg: the plot of a saved --sweep or --prefix-sweep report.
+int plot_saved_report(const std::string& report_path, const std::string& plot_path);
 
 // The --background-load line of every mode's text and markdown output, nothing without a load.
 void print_background_load(const BenchConfig& config, unsigned cores, std::ostream& out);

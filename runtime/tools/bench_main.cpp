@@ -5,6 +5,7 @@
 
 #include "bench.hpp"
 #include "common.hpp"
+#include "output_file.hpp"
 
 using namespace pfrt::tools;
 
@@ -13,6 +14,13 @@ namespace {
 BenchConfig parse(const ArgParser& args) {
   BenchConfig c;
   const bool sweep = args.has("sweep"), prefix = args.has("prefix-sweep");
+  if (args.has("plot")) {
+    if (!sweep && !prefix && !args.has("plot-json")) {
+      throw UsageError("option '--plot' draws --sweep or --prefix-sweep (or a saved report: --plot-json)");
+    }
+    c.plot_path = args.value("plot");
+    pfrt::convert::check_output_path(c.plot_path);  // a bad path fails before the measurement
+  }
   if (sweep && prefix) throw UsageError("--sweep and --prefix-sweep are separate modes: give one");
   if (args.has("json") && args.has("markdown")) throw UsageError("--json and --markdown exclude each other");
   if (sweep) {
@@ -53,10 +61,22 @@ BenchConfig parse(const ArgParser& args) {
     c.streams = uint32_t(parse_uint("streams", n, 1, 1024));
   }
   if (args.has("batch")) c.batch = uint32_t(parse_uint("batch", args.value("batch"), 1, 4096));
+  if (args.has("prefix")) {
+    if (sweep || prefix) throw UsageError("option '--prefix' times one prefix of one model: not with the sweeps");
+    c.measure.run.branches = uint32_t(parse_uint("prefix", args.value("prefix"), 1, 1024));
+  }
   if (args.has("json")) c.format = OutputFormat::kJson;
   if (args.has("markdown")) c.format = OutputFormat::kMarkdown;
   c.reference_gemm = !args.has("no-reference-gemm");
   c.progress = !args.has("no-progress");
+  if (args.has("profile")) {
+    if (prefix) throw UsageError("option '--profile' goes with one model or --sweep, not --prefix-sweep");
+    if (args.value("profile") != "stages") {
+      throw UsageError("option '--profile': unknown profile '" + args.value("profile") +
+                       "' (stages: time and GFLOP/s per kind of stage; the per-branch profile is always shown)");
+    }
+    c.stage_profile = true;
+  }
   const auto dim = [&args](const char* name, uint32_t& field, uint64_t max) {
     if (!args.has(name)) return;
     if (!args.has("sweep")) throw UsageError(std::string("option '--") + name + "' sets the shape of --sweep models");
@@ -126,7 +146,9 @@ int main(int argc, char** argv) {
     args.option("batch", "N", "images per run (default 1)");
     args.option("background-load", "N",
                 "N busy-loop processes beside warm-up and timing (at most the cores; default 0)");
+    args.option("prefix", "K", "run only branches 1..K (a prefix; default: every branch)");
     args.option("streams", "N", "N sessions timed at once on N threads, as N cameras (--threads: per stream)");
+    args.option("profile", "stages", "also time each kind of stage (stem, qkv, attention, ...) with its GFLOP/s");
     args.flag("json", "print one JSON object");
     args.flag("markdown", "print a markdown table");
     args.flag("no-reference-gemm", "skip the XNNPACK reference GEMM measurement");
@@ -145,10 +167,16 @@ int main(int argc, char** argv) {
     args.flag("prefix-sweep", "latency (and with --eval accuracy) of every prefix of branches 1..k");
     args.option("eval", "IMAGES LABELS", "--prefix-sweep: IDX image and label files (.gz or plain)", 2);
     args.option("limit", "N", "--eval: only the first N images");
+    args.option("plot", "FILE.svg", "--sweep, --prefix-sweep: also draw the result as an SVG picture");
+    args.option("plot-json", "REPORT.json", "draw a saved --sweep/--prefix-sweep --json report (with --plot)");
     args.parse(argc, argv);
-    if (args.has("help")) {
-      std::cout << args.help();
-      return 0;
+    if (print_help_or_version(args, "pfrt-bench")) return 0;
+    if (args.has("plot-json")) {
+      if (!args.has("plot")) throw UsageError("option '--plot-json' needs --plot FILE.svg");
+      if (!args.positional().empty() || args.has("sweep") || args.has("prefix-sweep")) {
+        throw UsageError("option '--plot-json' draws a saved report: no MODEL, --sweep or --prefix-sweep");
+      }
+      return plot_saved_report(args.value("plot-json"), args.value("plot"));
     }
     BenchConfig config = parse(args);
     config.ranks = ranks;

@@ -9,6 +9,7 @@
 #include "bench.hpp"
 #include "common.hpp"
 #include "reference_gemm.hpp"
+#include "stage_profile.hpp"
 #include "stats.hpp"
 #include "streams.hpp"
 
@@ -114,6 +115,11 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   std::snprintf(line, sizeof(line), "session      %s; %u worker threads%s, batch %u", r.describe.c_str(), r.threads,
                 r.streams ? " per stream" : "", c.batch);
   emit();
+  if (c.measure.run.branches) {
+    std::snprintf(line, sizeof(line), "prefix       branches 1..%u of %u (--prefix)", c.measure.run.branches,
+                  r.info.branches);
+    emit();
+  }
   print_background_load(c, r.machine.cores, out);
   if (r.streams) return print_streams_text(r, out);
   std::snprintf(line, sizeof(line), "load         %9.3f ms  (open + verify)", r.load_ms);
@@ -130,7 +136,8 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   emit();
   std::snprintf(line, sizeof(line), "throughput   %.1f images/s", r.throughput);
   emit();
-  std::snprintf(line, sizeof(line), "compute      %.2f GFLOP/s at p50", r.gflops);
+  if (r.gflops > 0) std::snprintf(line, sizeof(line), "compute      %.2f GFLOP/s at p50", r.gflops);
+  else std::snprintf(line, sizeof(line), "compute      not rated: the operation count is the whole model's");
   emit();
   if (r.gemm && r.gemm_gflops > 0) {
     std::snprintf(
@@ -160,6 +167,7 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   out << "\n";
   out << "memory       peak RSS " << human_bytes(r.peak_rss) << ", model file " << human_bytes(r.info.file_size)
       << "\n";
+  if (c.stage_profile) print_stage_table(p.stages, false, out);
 }
 
 // A row per stream and one for all of them (the aggregate images/s).
@@ -193,6 +201,7 @@ void print_markdown(const BenchConfig& c, const ModelReport& r, std::ostream& ou
                 r.gemm_gflops > 0 ? (std::to_string(int(100.0 * r.gflops / r.gemm_gflops + 0.5)) + " %").c_str() : "-",
                 human_bytes(r.peak_rss).c_str());
   out << line << "\n";
+  if (c.stage_profile) print_stage_table(r.profile.stages, true, out);
 }
 
 void write_streams_json(JsonWriter& j, const ModelReport& r) {
@@ -211,21 +220,11 @@ void write_streams_json(JsonWriter& j, const ModelReport& r) {
   j.end_object();
 }
 
-void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
+void print_json(const BenchConfig& c, const ModelReport& r, const Model& model, std::ostream& out) {
   JsonWriter j(out);
   j.begin_object();
-  j.field("tool", "pfrt-bench");
-  write_machine_json(j, r.machine);
-  j.key("model").begin_object();
-  j.field("path", c.model_path).field("name", r.model_name).field("file_size", r.info.file_size);
-  j.field("image_size", r.info.image_size).field("channels", r.info.channels).field("patch_size", r.info.patch_size);
-  j.field("embed_dim", r.info.embed_dim).field("heads", r.info.heads).field("head_dim", r.info.head_dim);
-  j.field("mlp_dim", r.info.mlp_dim)
-      .field("branches", r.info.branches)
-      .field("blocks_per_branch", r.info.blocks_per_branch);
-  j.field("classes", r.info.classes).field("parameters", r.info.parameters).field("flops", r.info.flops);
-  j.field("training", training_name(r.info.training));
-  j.end_object();
+  write_json_header(j, "pfrt-bench", r.machine);
+  write_model_json(j, c.model_path, model);
   j.key("session").begin_object();
   j.field("backend", r.backend).field("threads", r.threads).field("affinity_mask", c.session.affinity_mask);
   j.field("spin_us", int64_t(c.session.spin_us));  // -1: pfrt's default (describe says which)
@@ -234,6 +233,7 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.key("options").begin_object();
   j.field("warmup", c.measure.warmup).field("runs", c.measure.runs).field("min_seconds", c.measure.min_seconds);
   j.field("batch", c.batch).field("background_load", c.measure.background_load);
+  j.field("prefix", c.measure.run.branches);  // 0: every branch
   j.end_object();
   j.field("load_ms", r.load_ms).field("session_create_ms", r.session_ms).field("first_run_ms", r.first_run_ms);
   j.key("latency_ms").begin_object();
@@ -241,7 +241,9 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.field("min", r.latency.min).field("p50", r.latency.p50).field("p90", r.latency.p90).field("p99", r.latency.p99);
   j.field("max", r.latency.max);
   j.end_object();
-  j.field("throughput_images_per_s", r.throughput).field("gflops", r.gflops);
+  j.field("throughput_images_per_s", r.throughput).key("gflops");
+  if (r.gflops > 0) j.value(r.gflops);
+  else j.null();  // --prefix: not rated
   j.key("reference_gemm");
   if (r.gemm && r.gemm_gflops > 0) {
     j.begin_object();
@@ -258,6 +260,7 @@ void print_json(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   j.key("branch_ms").begin_array();
   for (double b : r.profile.branch_ms) j.value(b);
   j.end_array();
+  if (c.stage_profile) write_stages_json(j, r.profile.stages);
   j.end_object();
   j.field("peak_rss_bytes", r.peak_rss);
   j.key("shards");  // mpirun -n R: the exchanges of rank 0, mean per run
@@ -321,6 +324,10 @@ int bench_model(const BenchConfig& c, std::ostream& out) {
   r.load_ms = ms_since(t0);
   r.info = model.info();
   r.model_name = model.name();
+  if (c.measure.run.branches > r.info.branches) {
+    throw UsageError("option '--prefix': " + std::to_string(c.measure.run.branches) + " is more than the model's " +
+                     std::to_string(r.info.branches) + " branches");
+  }
   t0 = clock_type::now();
   Session session = make_session(model, c.session, c.ranks);
   r.session_ms = ms_since(t0);
@@ -341,9 +348,11 @@ int bench_model(const BenchConfig& c, std::ostream& out) {
   r.profile = m.profile;
   r.shard = m.shard;
   r.throughput = r.latency.mean > 0 ? 1000.0 * c.batch / r.latency.mean : 0.0;
-  r.gflops = r.latency.p50 > 0 ? double(r.info.flops) * c.batch / (r.latency.p50 * 1e6) : 0.0;
-  r.peak_rss = peak_rss_bytes();         // before the reference GEMM's own buffers
-  if (c.reference_gemm && !r.streams) {  // the machine's ceiling for one session's threads
+  // With --prefix the operation count (the whole model's) does not describe the run: no rate.
+  r.gflops =
+      r.latency.p50 > 0 && c.measure.run.branches == 0 ? double(r.info.flops) * c.batch / (r.latency.p50 * 1e6) : 0.0;
+  r.peak_rss = peak_rss_bytes();                         // before the reference GEMM's own buffers
+  if (c.reference_gemm && !r.streams && r.gflops > 0) {  // the machine's ceiling for one session's threads
     r.gemm = largest_gemm(r.info, c.batch);
     try {
       r.gemm_gflops = reference_gemm_gflops(*r.gemm, r.threads, 0.2);
@@ -352,7 +361,7 @@ int bench_model(const BenchConfig& c, std::ostream& out) {
     }
   }
 
-  if (c.format == OutputFormat::kJson) print_json(c, r, out);
+  if (c.format == OutputFormat::kJson) print_json(c, r, model, out);
   else if (c.format == OutputFormat::kMarkdown) print_markdown(c, r, out);
   else print_text(c, r, out);
   return 0;

@@ -2,6 +2,7 @@
 // --eval, its accuracy: the table a user picks an anytime deadline from.
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "bench.hpp"
 #include "classify.hpp"
@@ -52,12 +53,13 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
     }
     rows.push_back(row);
   }
-  if (c.format == OutputFormat::kJson) {
-    JsonWriter j(out);
+  // The JSON report: printed with --json, and what --plot draws.
+  const auto print_json = [&](std::ostream& to) {
+    JsonWriter j(to);
     j.begin_object();
-    j.field("tool", "pfrt-bench --prefix-sweep");
-    write_machine_json(j, machine);
-    j.field("model", c.model_path).field("backend", session.backend()).field("threads", session.threads());
+    write_json_header(j, "pfrt-bench --prefix-sweep", machine);
+    write_model_json(j, c.model_path, model);
+    j.field("backend", session.backend()).field("threads", session.threads());
     j.field("batch", c.batch).field("branches", info.branches).field("background_load", c.measure.background_load);
     j.field("training", info.training == PFRT_TRAINING_PROGRESSIVE ? "progressive"
                         : info.training == PFRT_TRAINING_PLAIN     ? "plain"
@@ -79,6 +81,14 @@ int bench_prefix(const BenchConfig& c, std::ostream& out) {
     }
     j.end_array();
     j.end_object();
+  };
+  if (!c.plot_path.empty()) {
+    std::ostringstream report;
+    print_json(report);
+    write_plot(c.plot_path, report.str());
+  }
+  if (c.format == OutputFormat::kJson) {
+    print_json(out);
     return 0;
   }
   const bool md = c.format == OutputFormat::kMarkdown;

@@ -2,11 +2,13 @@
 // blocks, one row each (latency p50, ratio to depth 1 of its kind, GFLOP/s), per thread count.
 #include <cstdio>
 #include <map>
+#include <sstream>
 
 #include "bench.hpp"
 #include "common.hpp"
 #include "pfrt/pfrt.hpp"
 #include "reference_gemm.hpp"
+#include "stage_profile.hpp"
 #include "stats.hpp"
 
 namespace pfrt::tools {
@@ -17,6 +19,7 @@ struct SweepRow {
   uint32_t depth = 0, threads = 0;
   double p50_ms = 0, p99_ms = 0, ratio = 0, gflops = 0;
   uint64_t flops = 0;
+  std::vector<StageTime> stages;  // --profile stages: mean per run
 };
 
 struct SweepReport {
@@ -26,6 +29,44 @@ struct SweepReport {
   std::map<uint32_t, double> gemm_gflops;  // per resolved thread count
   GemmShape gemm;
 };
+
+// --profile stages: ms per run of each kind of stage, one row per sweep row.
+void print_stage_matrix(const SweepReport& r, bool md, std::ostream& out) {
+  const std::vector<StageTime>* kinds = nullptr;
+  for (const SweepRow& row : r.rows) {
+    if (!row.stages.empty()) kinds = &row.stages;
+  }
+  if (kinds == nullptr) {
+    out << "\nstages: not timed by this backend\n";
+    return;
+  }
+  out << (md ? "\n| kind | depth | threads |"
+             : "\nms per run by stage (summed over threads)\nkind      depth  threads");
+  for (const StageTime& s : *kinds) out << (md ? " " : "  ") << s.name << (md ? " |" : "");
+  out << "\n";
+  if (md) {
+    out << "|---|---:|---:|";
+    for (size_t k = 0; k < kinds->size(); ++k) out << "---:|";
+    out << "\n";
+  }
+  char line[64];
+  for (const SweepRow& row : r.rows) {
+    std::snprintf(line, sizeof(line), md ? "| %s | %u | %u |" : "%-8s  %5u  %7u", to_string(row.kind), row.depth,
+                  row.threads);
+    out << line;
+    for (size_t k = 0; k < kinds->size(); ++k) {
+      const double ms = k < row.stages.size() ? row.stages[k].ms : 0.0;
+      if (md) {
+        std::snprintf(line, sizeof(line), " %.4f |", ms);
+      } else {
+        const int width = int((*kinds)[k].name.size());
+        std::snprintf(line, sizeof(line), "  %*.4f", width < 6 ? 6 : width, ms);
+      }
+      out << line;
+    }
+    out << "\n";
+  }
+}
 
 void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
   const BlockShape& s = c.shape;
@@ -60,13 +101,13 @@ void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
     }
     out << line << "\n";
   }
+  if (c.stage_profile) print_stage_matrix(r, md, out);
 }
 
 void print_json(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
   JsonWriter j(out);
   j.begin_object();
-  j.field("tool", "pfrt-bench --sweep");
-  write_machine_json(j, r.machine);
+  write_json_header(j, "pfrt-bench --sweep", r.machine);
   j.field("backend", r.backend).field("describe", r.describe).field("batch", c.batch);
   j.field("background_load", c.measure.background_load);
   j.key("shape").begin_object();
@@ -89,6 +130,7 @@ void print_json(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
     j.field("kind", to_string(row.kind)).field("depth", row.depth).field("threads", row.threads);
     j.field("p50_ms", row.p50_ms).field("p99_ms", row.p99_ms).field("ratio", row.ratio).field("gflops", row.gflops);
     j.field("flops", row.flops);
+    if (c.stage_profile) write_stages_json(j, row.stages);
     j.end_object();
   }
   j.end_array();
@@ -116,7 +158,8 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
         std::vector<float> logits(size_t(c.batch) * info.classes);
         const std::string label = std::string(to_string(kind)) + " depth " + std::to_string(depth) + ", " +
                                   std::to_string(session.threads()) + " threads";
-        const LatencyStats s = summarize(measure(session, input, logits, c.measure, progress, label).latency_ms);
+        const Measurement m = measure(session, input, logits, c.measure, progress, label);
+        const LatencyStats s = summarize(m.latency_ms);
         SweepRow row;
         row.kind = kind;
         row.depth = depth;
@@ -127,6 +170,7 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
         row.ratio = base_ms > 0 ? s.p50 / base_ms : 0.0;
         row.flops = info.flops * c.batch;
         row.gflops = s.p50 > 0 ? double(row.flops) / (s.p50 * 1e6) : 0.0;
+        if (c.stage_profile) row.stages = m.profile.stages;
         r.rows.push_back(row);
         if (r.backend.empty()) {
           r.backend = session.backend();
@@ -140,6 +184,11 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
         }
       }
     }
+  }
+  if (!c.plot_path.empty()) {  // drawn from the JSON report, as --plot-json draws a saved one
+    std::ostringstream report;
+    print_json(c, r, report);
+    write_plot(c.plot_path, report.str());
   }
   if (c.format == OutputFormat::kJson) print_json(c, r, out);
   else print_text(c, r, out);

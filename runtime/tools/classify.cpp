@@ -10,6 +10,11 @@ std::vector<float> model_input(const Model& model, const Image& image, const Pre
   const ModelInfo info = model.info();
   Image img = convert_channels(image, info.channels);
   if (img.width != info.image_size || img.height != info.image_size) {
+    if (!pre.resize) {
+      throw ImageError("the image is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                       " but the model takes " + std::to_string(info.image_size) + "x" +
+                       std::to_string(info.image_size) + " (--resize none: images are not resized)");
+    }
     ResizeFilter filter = pre.filter;
     if (pre.automatic) {
       const bool shrinking = img.width >= info.image_size && img.height >= info.image_size;
@@ -71,6 +76,14 @@ EvalResult evaluate(Session& session, const Model& model, const LabelledImages& 
   batch = std::max<uint32_t>(1, batch);
   const size_t image_floats = size_t(info.channels) * info.image_size * info.image_size;
   const size_t image_bytes = size_t(set.height) * set.width * set.channels;
+  // An evaluation set is scored as it is: resized images are not the test set (and score
+  // nothing like it), so a size other than the model's is refused.
+  if (set.width != info.image_size || set.height != info.image_size) {
+    throw IdxError((set.name.empty() ? std::string("the image set") : set.name) + ": images are " +
+                   std::to_string(set.width) + "x" + std::to_string(set.height) + " but the model takes " +
+                   std::to_string(info.image_size) + "x" + std::to_string(info.image_size) +
+                   ": an evaluation set must have the model's image size (pfrt-run does not resize it)");
+  }
   for (uint32_t i = 0; i < n; ++i) {
     if (set.labels[i] >= info.classes) {
       throw IdxError("label " + std::to_string(set.labels[i]) + " of image " + std::to_string(i) +

@@ -14,10 +14,12 @@
 namespace pfrt::tools {
 
 // Converts channels, resizes to the model's image size (`filter`, or area when shrinking and
-// bilinear when enlarging if `automatic`), and normalises with the model's mean/std.
+// bilinear when enlarging if `automatic`), and normalises with the model's mean/std. With
+// `resize` false an image of another size is refused (ImageError) instead.
 struct Preprocess {
   ResizeFilter filter = ResizeFilter::kArea;
   bool automatic = true;
+  bool resize = true;
 };
 std::vector<float> model_input(const Model& model, const Image& image, const Preprocess& pre);
 

@@ -25,7 +25,7 @@ SessionOptions session_options(const ArgParser& args, bool threads_list) {
     }
     if (!known) throw UsageError("backend '" + o.backend + "' is not built into this pfrt (built in: " + names + ")");
     if (pfrt_backend_check(o.backend.c_str()) != PFRT_OK) {
-      throw Error(PFRT_BACKEND_ERROR, "backend '" + o.backend + "' cannot run here: " + pfrt_last_error());
+      throw Error(PFRT_BACKEND_ERROR, pfrt_last_error());  // it names the backend and the reason already
     }
   }
   if (args.has("threads") && !threads_list) o.threads = int32_t(parse_uint("threads", args.value("threads"), 0, 1024));
@@ -34,11 +34,26 @@ SessionOptions session_options(const ArgParser& args, bool threads_list) {
   return o;
 }
 
-void write_machine_json(JsonWriter& json, const MachineInfo& machine) {
-  json.field("pfrt_version", pfrt_version()).field("git_commit", git_commit());
+void write_json_header(JsonWriter& json, const std::string& tool, const MachineInfo& machine) {
+  json.field("tool", tool).field("version", pfrt_version()).field("commit", git_commit());
   json.key("machine").begin_object();
   json.field("cpu_model", machine.cpu_model).field("cores", machine.cores).field("cpu_isa", machine.cpu_isa);
   json.field("os", machine.os);
+  json.end_object();
+  json.field("pfrt_version", pfrt_version()).field("git_commit", git_commit());  // 0.1's names, kept
+}
+
+void write_model_json(JsonWriter& json, const std::string& path, const Model& model) {
+  const ModelInfo i = model.info();
+  json.key("model").begin_object();
+  json.field("path", path).field("name", model.name()).field("file_size", i.file_size);
+  json.field("image_size", i.image_size).field("channels", i.channels).field("patch_size", i.patch_size);
+  json.field("embed_dim", i.embed_dim).field("heads", i.heads).field("head_dim", i.head_dim);
+  json.field("mlp_dim", i.mlp_dim).field("branches", i.branches).field("blocks_per_branch", i.blocks_per_branch);
+  json.field("classes", i.classes).field("parameters", i.parameters).field("flops", i.flops);
+  json.field("training", i.training == PFRT_TRAINING_PROGRESSIVE ? "progressive"
+                         : i.training == PFRT_TRAINING_PLAIN     ? "plain"
+                                                                 : "unknown");
   json.end_object();
 }
 
@@ -49,6 +64,19 @@ std::string human_bytes(uint64_t bytes) {
   else if (bytes >= 1024) std::snprintf(buf, sizeof(buf), "%.1f KiB", double(bytes) / 1024.0);
   else std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
   return buf;
+}
+
+bool print_help_or_version(const ArgParser& args, const char* program) {
+  if (args.has("help")) {
+    std::fputs(args.help().c_str(), stdout);
+    return true;
+  }
+  if (args.has("version")) {
+    std::printf("%s %s (commit %s, model format %u)\n", program, pfrt_version(), git_commit().c_str(),
+                pfrt_format_version());
+    return true;
+  }
+  return false;
 }
 
 int run_tool(const char* program, const std::function<int()>& body) {

@@ -26,10 +26,18 @@ SessionOptions session_options(const ArgParser& args, bool threads_list = false)
 // which runtime/tools/git_commit.cmake writes at every build.
 std::string git_commit();
 
-// "machine": {...} and the pfrt version/commit fields, written into the open JSON object.
-void write_machine_json(JsonWriter& json, const MachineInfo& machine);
+// The header every JSON report starts with (docs/json.md): "tool", "version", "commit",
+// "machine": {...}, and the older names "pfrt_version" and "git_commit" of the same values.
+void write_json_header(JsonWriter& json, const std::string& tool, const MachineInfo& machine);
+
+// "model": {...}, the same object in every report: the file and what pfrt_model_info says.
+void write_model_json(JsonWriter& json, const std::string& path, const Model& model);
 
 std::string human_bytes(uint64_t bytes);  // "1.23 MiB"
+
+// After ArgParser::parse: prints --help or --version ("pfrt-run 0.2.0 (commit abc, model format
+// N)") to stdout and returns true when one was asked for.
+bool print_help_or_version(const ArgParser& args, const char* program);
 
 // Runs a tool's body, turning exceptions into a message on stderr and an exit code:
 // UsageError -> 2 (with a hint to --help), pfrt::Error and other failures -> 1.

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "input_file.hpp"
+
 namespace pfrt::tools {
 
 IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
@@ -38,6 +40,7 @@ IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
 }
 
 IdxArray read_idx_file(const std::string& path) {
+  if (std::string why = convert::unreadable_reason(path); !why.empty()) throw IdxError(path + ": " + why);
   // gzread reads plain files unchanged, so one path serves both.
   std::unique_ptr<gzFile_s, int (*)(gzFile)> f(gzopen(path.c_str(), "rb"), &gzclose);
   if (!f) throw IdxError(path + ": cannot open the file");
@@ -72,6 +75,7 @@ LabelledImages read_labelled_images(const std::string& images_path, const std::s
                    std::to_string(labels.dims[0]) + " labels");
   }
   LabelledImages set;
+  set.name = images_path;
   set.count = images.dims[0];
   set.height = images.dims[1];
   set.width = images.dims[2];

@@ -32,6 +32,7 @@ IdxArray read_idx_file(const std::string& path);
 
 // A labelled image set: images [N, H, W] (or [N, H, W, C]) and labels [N].
 struct LabelledImages {
+  std::string name;  // the images file, for messages
   uint32_t count = 0, height = 0, width = 0, channels = 1;
   std::vector<uint8_t> pixels;  // count x height x width x channels
   std::vector<uint8_t> labels;

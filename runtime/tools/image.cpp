@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
@@ -80,6 +81,9 @@ Image decode_image(const uint8_t* data, size_t size) {
 }
 
 Image load_image(const std::string& path) {
+  if (std::error_code error; std::filesystem::is_directory(path, error)) {
+    throw ImageError(path + ": is a directory, not an image file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ImageError(path + ": cannot open the file");
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

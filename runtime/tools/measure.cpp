@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "background_load.hpp"
+#include "stage_profile.hpp"
 
 namespace pfrt::tools {
 namespace {
@@ -49,6 +50,7 @@ Measurement time_runs(Session& session, const std::vector<float>& input, std::ve
     m.profile.branches_ms += p.branches_ms;
     m.profile.head_ms += p.head_ms;
     m.profile.longest_branch_ms += p.longest_branch_ms;
+    add_stage_times(m.profile.stages, p.stages);
     pfrt_shard_profile shard;
     pfrt_shard_profile_init(&shard);
     if (pfrt_session_get_shard_profile(session.get(), &shard) == PFRT_OK) {
@@ -69,6 +71,7 @@ Measurement time_runs(Session& session, const std::vector<float>& input, std::ve
     m.profile.branches_ms /= n;
     m.profile.head_ms /= n;
     m.profile.longest_branch_ms /= n;
+    scale_stage_times(m.profile.stages, n);
     m.shard.agree_ms /= n;
     m.shard.reduce_ms /= n;
   }

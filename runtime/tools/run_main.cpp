@@ -1,17 +1,14 @@
 // pfrt-run: classify images with a model (top-k labels and probabilities), or evaluate a
 // labelled IDX set (accuracy, confusion matrix, images/s); anytime mode with --deadline-ms.
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
 
 #include "classify.hpp"
 #include "common.hpp"
-#include "model_writer.hpp"
+#include "output_file.hpp"
 #include "progress.hpp"
 #include "ranks.hpp"
 
@@ -52,7 +49,7 @@ RunConfig parse(const ArgParser& args) {
         "option '--predictions' cannot go with --deadline-ms (images the deadline leaves unanswered have none)");
   }
   if (args.has("top")) c.top = uint32_t(parse_uint("top", args.value("top"), 1, 1u << 20));
-  if (args.has("branches")) c.branches = uint32_t(parse_uint("branches", args.value("branches"), 1, 1024));
+  if (args.has("prefix")) c.branches = uint32_t(parse_uint("prefix", args.value("prefix"), 1, 1024));
   if (args.has("deadline-ms")) c.batch = 1;  // a control loop answers one frame per deadline
   if (args.has("batch")) c.batch = uint32_t(parse_uint("batch", args.value("batch"), 1, 4096));
   if (args.has("limit")) c.limit = uint32_t(parse_uint("limit", args.value("limit"), 1, UINT32_MAX));
@@ -64,7 +61,8 @@ RunConfig parse(const ArgParser& args) {
     const std::string f = args.value("resize");
     if (f == "bilinear") c.pre = {ResizeFilter::kBilinear, false};
     else if (f == "area") c.pre = {ResizeFilter::kArea, false};
-    else if (f != "auto") throw UsageError("option '--resize': '" + f + "' is not auto, bilinear or area");
+    else if (f == "none") c.pre.resize = false;
+    else if (f != "auto") throw UsageError("option '--resize': '" + f + "' is not auto, bilinear, area or none");
   }
   return c;
 }
@@ -83,7 +81,7 @@ std::string label_of(const pfrt::Model& model, uint32_t index) {
 int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   const pfrt::ModelInfo info = model.info();
   if (c.branches > info.branches) {
-    throw UsageError("option '--branches': " + std::to_string(c.branches) + " is more than the model's " +
+    throw UsageError("option '--prefix': " + std::to_string(c.branches) + " is more than the model's " +
                      std::to_string(info.branches) + " branches");
   }
   pfrt::RunOptions options;
@@ -92,7 +90,10 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
   options.best_prefix = c.deadline_ms > 0;
   JsonWriter json(std::cout);
   if (c.json) {
-    json.begin_object().field("tool", "pfrt-run").field("model", c.model_path).field("backend", session.backend());
+    json.begin_object();
+    write_json_header(json, "pfrt-run", machine_info());
+    write_model_json(json, c.model_path, model);
+    json.field("backend", session.backend());
     json.field("threads", session.threads()).key("results").begin_array();
   }
   int failures = 0;
@@ -102,7 +103,12 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
     pfrt::RunResult r;
     std::string error;
     try {
-      input = model_input(model, load_image(path), c.pre);
+      try {
+        input = model_input(model, load_image(path), c.pre);
+      } catch (const ImageError& e) {
+        const std::string what = e.what();  // load_image's errors name the file already
+        throw ImageError(what.compare(0, path.size(), path) == 0 ? what : path + ": " + what);
+      }
       r = session.run(input.data(), input.size(), logits.data(), logits.size(), options);
     } catch (const ImageError& e) {
       error = e.what();
@@ -144,22 +150,19 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
 int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   const pfrt::ModelInfo info = model.info();
   if (c.branches > info.branches) {
-    throw UsageError("option '--branches': " + std::to_string(c.branches) + " is more than the model's " +
+    throw UsageError("option '--prefix': " + std::to_string(c.branches) + " is more than the model's " +
                      std::to_string(info.branches) + " branches");
   }
   const LabelledImages set = read_labelled_images(c.eval_images, c.eval_labels);
   const size_t n = c.limit ? std::min<size_t>(c.limit, set.count) : set.count;
   // One line per image: index, predicted class, top-1 minus top-2 logit. Collected, then written
-  // atomically after the evaluation, so a failed run leaves no partial file; whether the folder
-  // takes a file is checked first, so a bad path fails before a long evaluation.
+  // after the evaluation (write_output_file: never half-written, never replacing a device or a
+  // link), so a failed run leaves no partial file; the path is checked first, so a bad one fails
+  // before a long evaluation.
   std::ostringstream predictions;
   ImageLogits per_image;
   if (!c.predictions.empty()) {
-    const size_t slash = c.predictions.find_last_of('/');
-    const std::string folder = slash == std::string::npos ? "." : c.predictions.substr(0, slash == 0 ? 1 : slash);
-    if (::access(folder.c_str(), W_OK) != 0) {
-      throw std::runtime_error(c.predictions + ": cannot open the file for writing (" + std::strerror(errno) + ")");
-    }
+    pfrt::convert::check_output_path(c.predictions);
     predictions.precision(9);
     per_image = [&](uint32_t index, const float* logits) {
       predictions << index << ' ' << argmax(logits, info.classes) << ' ' << top_margin(logits, info.classes) << '\n';
@@ -176,12 +179,15 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
   progress.clear();
   if (!c.predictions.empty()) {
     const std::string text = predictions.str();
-    pfrt::convert::write_file_atomically(c.predictions, std::vector<uint8_t>(text.begin(), text.end()));
+    pfrt::convert::write_output_file(c.predictions, std::vector<uint8_t>(text.begin(), text.end()));
   }
   const double rate = r.seconds > 0 ? double(r.total) / r.seconds : 0.0;
   if (c.json) {
     JsonWriter j(std::cout);
-    j.begin_object().field("tool", "pfrt-run --eval").field("model", c.model_path).field("backend", session.backend());
+    j.begin_object();
+    write_json_header(j, "pfrt-run --eval", machine_info());
+    write_model_json(j, c.model_path, model);
+    j.field("backend", session.backend());
     j.field("threads", session.threads())
         .field("batch", c.batch)
         .field("branches", c.branches ? c.branches : info.branches);
@@ -244,11 +250,14 @@ int main(int argc, char** argv) {
         "MODEL IMAGE... [options]\n       pfrt-run MODEL --eval IMAGES.idx[.gz] LABELS.idx[.gz] [--limit N]");
     add_session_options(args);
     args.option("top", "K", "labels to print per image (default 3)");
-    args.option("branches", "K", "run only the prefix of branches 1..K");
+    args.option("prefix", "K", "run only the prefix of branches 1..K");
+    args.alias("branches", "prefix");
     args.option("deadline-ms", "X",
                 "anytime: answer with the longest prefix of branches finished within X ms (with --eval: accuracy under "
                 "that deadline)");
-    args.option("resize", "FILTER", "auto (default: area when shrinking, else bilinear), bilinear or area");
+    args.option("resize", "FILTER",
+                "auto (default: resize to the model's size, area when shrinking, else bilinear), bilinear, area, or "
+                "none (refuse an image of another size)");
     args.flag("json", "print one JSON object");
     args.option("eval", "IMAGES LABELS", "evaluate a labelled IDX set (.gz or plain)", 2);
     args.option("limit", "N", "--eval: only the first N images");
@@ -256,10 +265,7 @@ int main(int argc, char** argv) {
     args.option("predictions", "FILE", "--eval: write a line per image: index, predicted class, top-2 logit margin");
     args.flag("no-progress", "no progress line even on a terminal");
     args.parse(argc, argv);
-    if (args.has("help")) {
-      std::cout << args.help();
-      return 0;
-    }
+    if (print_help_or_version(args, "pfrt-run")) return 0;
     const RunConfig c = parse(args);
     const pfrt::Model model = pfrt::Model::open(c.model_path);
     const pfrt::ModelInfo info = model.info();
@@ -271,6 +277,12 @@ int main(int argc, char** argv) {
           c.model_path.c_str());
     }
     pfrt::Session session = make_session(model, c.session, ranks);
+    if (c.deadline_ms > 0) {
+      // A session's first run of a batch size pays one-time costs (buffers, first touch of the
+      // packed weights): run once untimed, so the first image is not lost to a cold start.
+      const size_t batch = c.eval_images.empty() ? 1 : c.batch;
+      session.run(std::vector<float>(batch * model.image_floats(), 0.0f));
+    }
     return c.eval_images.empty() ? classify(c, model, session) : eval(c, model, session);
   });
   leave_ranks(ranks);

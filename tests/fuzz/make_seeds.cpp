@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model_writer.hpp"
+#include "output_file.hpp"
 #ifdef PFRT_FUZZ_IMAGE_SEEDS
 #include "support/image_files.hpp"
 #endif
@@ -25,7 +26,7 @@ namespace {
 using pfrt::format::ModelConfig;
 
 void write(const std::string& path, const std::vector<uint8_t>& bytes) {
-  pfrt::convert::write_file_atomically(path, bytes);
+  pfrt::convert::write_output_file(path, bytes);
 }
 
 void make_folder(const std::string& path) {

@@ -65,7 +65,12 @@ def test_run_gives_logits_batched_prefixes_and_a_result(model):
     out = np.full((5, 10), np.nan, np.float32)
     assert session.run(x, out=out) is out
     np.testing.assert_array_equal(out, logits)
-    assert set(session.profile()) == {"stem_ms", "branches_ms", "head_ms", "longest_branch_ms", "branch_ms"}
+    profile = session.profile()
+    assert set(profile) == {"stem_ms", "branches_ms", "head_ms", "longest_branch_ms", "branch_ms", "stages"}
+    stages = profile["stages"]
+    assert list(stages)[:3] == ["stem", "qkv", "attention"] and len(stages) == 9
+    assert sum(s["flops"] for s in stages.values()) == 5 * model.info.flops  # the last run: 5 images, all branches
+    assert all(s["ms"] >= 0 for s in stages.values()) and stages["stem"]["ms"] > 0
 
 
 @pytest.mark.parametrize("x, message", [
@@ -125,6 +130,8 @@ def test_deadlines(model):
     assert (result.branches_used, result.deadline_reached) == (8, False)
     with pytest.raises(ValueError, match="deadline_ms must be >= 0"):
         session.run(x, deadline_ms=-1)
+    with pytest.raises(ValueError, match="deadline_ms is NaN"):
+        session.run(x, deadline_ms=float("nan"))
 
 
 def long_run_session(model):
@@ -216,3 +223,12 @@ def test_the_input_is_not_copied(model):
     assert traced_peak(lambda: np.ascontiguousarray(x[:, :, :, ::-1])) >= x.nbytes  # the yardstick works
     run_peak = traced_peak(lambda: session.run(x, out=out))
     assert run_peak < x.nbytes / 100, f"a run on {x.nbytes} bytes of input allocated {run_peak} traced bytes"
+
+
+def test_non_finite_input_is_refused_naming_the_element(model):
+    session = pfrt.Session(model, threads=1, backend="reference")
+    x = images(2)
+    x[1, 0, 3, 4] = np.inf
+    with pytest.raises(pfrt.InvalidArgumentError, match=r"input element 872 \(image 1, channel 0, row 3, column 4\) "
+                                                        r"is \+Inf: pfrt refuses non-finite input"):
+        session.run(x)

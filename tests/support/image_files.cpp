@@ -190,8 +190,9 @@ std::vector<MalformedImage> malformed_images() {
   wide[19] = 0xa0;
   const uint32_t crc = uint32_t(crc32(0, wide.data() + 12, 17));
   for (int i = 0; i < 4; ++i) wide[29 + size_t(i)] = uint8_t(crc >> (24 - 8 * i));
-  out.push_back(
-      {"png-over-the-limit.png", wide, "corrupt PNG (Invalid IHDR data: Image width exceeds user limit in IHDR)"});
+  // Named as pfrt's limit, not as libpng's "corrupt PNG (Invalid IHDR data ...)".
+  out.push_back({"png-over-the-limit.png", wide,
+                 "image of 100000x16 pixels is over the limit (16384 per side, 67108864 pixels)"});
   return out;
 }
 

@@ -1,4 +1,4 @@
-// PARAFORMER.md's network written out directly with reference/ops, one image at a time: every
+// docs/network.md's network written out directly with reference/ops, one image at a time: every
 // block computes every row, the merge sums whole branch outputs, then pools. No execution
 // plan, no class-row saving: what the plan-driven backends are checked against where PyTorch
 // is not installed, and what shows that the plan's rewrites (class row, pool before merge)

@@ -3,6 +3,9 @@
 
   check_tool_output.py json KIND -- COMMAND...   exit 0 and stdout is JSON with KIND's documented keys
   check_tool_output.py fails RC REGEX [FILE...] -- COMMAND...   exit code RC and REGEX found in stderr, no FILE left
+  check_tool_output.py usage PROGRAM REGEX -- COMMAND...   a usage error as every tool gives it: exit 2, stderr
+      exactly "PROGRAM: <problem matching REGEX>" and "(run 'PROGRAM --help' for the options)"
+  check_tool_output.py version PROGRAM -- COMMAND...   exit 0, one line "PROGRAM <version> ..." on stdout
   check_tool_output.py load KIND N -- COMMAND...   as json KIND, and COMMAND (pfrt-bench --background-load N)
       ran N busy-loop children at once, recorded N, and left none behind, alive or unreaped
   check_tool_output.py signal NAME N -- COMMAND...   NAME (INT, TERM, KILL) sent once COMMAND's N busy-loop
@@ -29,7 +32,7 @@ def need(obj, keys, where):
 
 
 def check_common(d):
-    need(d, {"tool", "pfrt_version", "git_commit", "machine"}, "top level")
+    need(d, {"tool", "version", "commit", "pfrt_version", "git_commit", "machine"}, "top level")
     need(d["machine"], MACHINE, "machine")
     assert d["machine"]["cores"] >= 1
 
@@ -49,13 +52,13 @@ def check_bench(d):
     assert lat["count"] >= d["options"]["runs"]
     need(d["options"], {"warmup", "runs", "min_seconds", "batch", "background_load"}, "options")
     need(d["model"], {"path", "file_size", "branches", "flops", "parameters", "training"}, "model")
+    assert d["options"]["prefix"] > 0 or d["gflops"] > 0
     need(d["session"], {"backend", "threads", "describe"}, "session")
     need(d["profile"], {"stem_ms", "branches_ms", "head_ms", "longest_branch_ms", "critical_path_ms", "branch_ms"}, "profile")
     assert len(d["profile"]["branch_ms"]) == d["model"]["branches"]
     assert d["peak_rss_bytes"] > 0 and d["model"]["file_size"] > 0
     if d["reference_gemm"] is not None:
         need(d["reference_gemm"], {"layer", "m", "k", "n", "gflops", "model_fraction"}, "reference_gemm")
-    assert d["gflops"] > 0
 
 
 def check_streams(d, command):
@@ -101,6 +104,7 @@ def check_prefix(d):
 
 
 def check_run(d):
+    check_common(d)
     need(d, {"results", "backend", "threads", "failures"}, "run")
     assert d["failures"] == 0
     for r in d["results"]:
@@ -110,6 +114,7 @@ def check_run(d):
 
 
 def check_eval(d):
+    check_common(d)
     need(d, {"accuracy", "correct", "total", "images_per_s", "confusion", "class_labels"}, "eval")
     unanswered = 0
     if "deadline_ms" in d:  # [k]: images answered by k branches, [0]: left unanswered
@@ -138,11 +143,90 @@ CHECKS = {"torch_sweep": check_torch_sweep, "bench": check_bench, "sweep": check
           "eval_deadline": check_eval_deadline}
 
 
+JSON_DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "json.md")
+
+
+def documented_fields(tool):
+    """docs/json.md's fields of report `tool`: the common header, the model object where the
+    report has one, and the report's own table, as {path: type}."""
+    sections, name = {}, None
+    for line in open(JSON_DOC, encoding="utf-8"):
+        if line.startswith("## "):
+            name = line[3:].strip().strip("`")
+            sections[name] = {}
+        m = re.match(r"^\| `([^`]+)` \| ([^|]+) \|", line)
+        if m and name is not None:
+            sections[name][m.group(1)] = m.group(2).strip()
+    assert tool in sections, f"docs/json.md has no section for {tool!r}"
+    fields = dict(sections["The common header"])
+    fields.update(sections[tool])
+    if tool != "pfrt-bench --sweep":
+        fields.update(sections["The model object"])
+    return fields
+
+
+def type_ok(value, spec):
+    spec = spec.replace(", optional", "")
+    if " or null" in spec:
+        return value is None or type_ok(value, spec.replace(" or null", ""))
+    if spec.startswith("array of "):
+        return isinstance(value, list) and all(type_ok(v, spec[len("array of "):]) for v in value)
+    if spec.startswith("map of "):
+        return isinstance(value, dict) and all(type_ok(v, spec[len("map of "):]) for v in value.values())
+    simple = {"string": str, "boolean": bool, "object": dict}
+    if spec in simple:
+        return isinstance(value, simple[spec])
+    if spec == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if spec == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    raise AssertionError(f"docs/json.md: unknown type {spec!r}")
+
+
+def present(d, fields, prefix=""):
+    """Every field path of d and its values (objects descended, arrays of objects as a[].b, a
+    documented map not)."""
+    out = {}
+    for k, v in d.items():
+        path = prefix + k
+        out.setdefault(path, []).append(v)
+        if isinstance(v, dict) and not fields.get(path, "").startswith("map of"):
+            for p, vs in present(v, fields, path + ".").items():
+                out.setdefault(p, []).extend(vs)
+        elif isinstance(v, list):
+            for e in v:
+                if isinstance(e, dict):
+                    for p, vs in present(e, fields, path + "[].").items():
+                        out.setdefault(p, []).extend(vs)
+    return out
+
+
+def check_documented(d):
+    """The report against docs/json.md, both ways."""
+    fields = documented_fields(d["tool"])
+    found = present(d, fields)
+    for path in found:
+        assert path in fields, f"{d['tool']}: field {path!r} is not in docs/json.md"
+        for v in found[path]:
+            assert type_ok(v, fields[path]), f"{d['tool']}: {path} = {v!r} is not {fields[path]} (docs/json.md)"
+    for path, spec in fields.items():
+        # Required unless optional, or inside an array or an object that is null/empty here.
+        parent = path.rsplit(".", 1)[0] if "." in path else None
+        if "optional" in spec or "[]" in path or (parent and parent not in found):
+            continue
+        if parent and all(v is None for v in found[parent]):
+            continue
+        assert path in found, f"{d['tool']}: documented field {path!r} is missing"
+
+
 def check_json(kind, stdout, command):
+    d = json.loads(stdout)
+    if kind != "torch_sweep":
+        check_documented(d)
     if kind == "streams":
-        check_streams(json.loads(stdout), command)
+        check_streams(d, command)
     else:
-        CHECKS[kind](json.loads(stdout))
+        CHECKS[kind](d)
     print(f"{kind}: JSON has the documented keys")
 
 
@@ -232,6 +316,28 @@ def main(argv):
             print(p.stdout, p.stderr, f"exit code {p.returncode}", sep="\n")
             return 1
         check_json(spec[1], p.stdout, command)
+        return 0
+    if spec[0] == "usage":
+        program, pattern = spec[1], spec[2]
+        lines = p.stderr.rstrip("\n").split("\n")
+        ok = (p.returncode == 2 and len(lines) == 2 and lines[0].startswith(program + ": ") and
+              re.search(pattern, lines[0]) and re.fullmatch(rf"\(run '{re.escape(program)}( \w+)? --help' for the "
+                                                           r"options\)", lines[1]))
+        if not ok:
+            print(f"expected exit 2 and a usage error /{pattern}/ in two lines; got exit {p.returncode}:\n{p.stderr}")
+            return 1
+        print(f"exit 2: {p.stderr.strip()}")
+        return 0
+    if spec[0] == "version":
+        version = re.search(r"#define PFRT_VERSION_MAJOR (\d+)\n#define PFRT_VERSION_MINOR (\d+)\n"
+                            r"#define PFRT_VERSION_PATCH (\d+)",
+                            open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "runtime",
+                                              "include", "pfrt", "pfrt.h")).read())
+        want = f"{spec[1]} " + ".".join(version.groups())
+        if p.returncode != 0 or not p.stdout.startswith(want) or p.stdout.count("\n") != 1:
+            print(f"expected exit 0 and one line starting {want!r}; got exit {p.returncode}:\n{p.stdout}{p.stderr}")
+            return 1
+        print(p.stdout.strip())
         return 0
     rc, pattern = int(spec[1]), spec[2]
     if p.returncode != rc or not re.search(pattern, p.stderr):

@@ -2,12 +2,16 @@
 // small random model (4 branches, labelled), images in several formats, a labelled IDX set,
 // and broken files.
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "model_writer.hpp"
+#include "output_file.hpp"
 #include "support/image_files.hpp"
 #include "support/test_models.hpp"
 
@@ -23,7 +27,7 @@ std::vector<uint8_t> idx(std::vector<uint32_t> dims, const std::vector<uint8_t>&
 }
 
 void write(const std::string& path, const std::vector<uint8_t>& bytes) {
-  pfrt::convert::write_file_atomically(path, bytes);
+  pfrt::convert::write_output_file(path, bytes);
 }
 
 }  // namespace
@@ -54,6 +58,16 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> bad_label = labels;
     bad_label.back() = 12;  // not one of the model's 10 classes
     write(dir + "/labels-bad.idx", idx({12}, bad_label));
+    // The same images at 32x32: an evaluation set of the wrong size (refused, not resized).
+    write(dir + "/images-32.idx", idx({12, 32, 32}, std::vector<uint8_t>(12 * 32 * 32, 128)));
+
+    // Outputs that must never be replaced: a FIFO, a directory, and the converter's own inputs.
+    ::unlink((dir + "/fifo").c_str());
+    if (::mkfifo((dir + "/fifo").c_str(), 0600) != 0) throw std::runtime_error("cannot make " + dir + "/fifo");
+    ::mkdir((dir + "/folder").c_str(), 0700);
+    const std::string config = pfrt::test::config_json_text(cfg);
+    write(dir + "/config.json", std::vector<uint8_t>(config.begin(), config.end()));
+    write(dir + "/model.safetensors", pfrt::test::safetensors_bytes(pfrt::test::raw_tensors(cfg, 3)));
 
     std::string header = "P5\n28 28\n255\n";
     std::vector<uint8_t> pgm(header.begin(), header.end());
@@ -68,6 +82,11 @@ int main(int argc, char** argv) {
     png.channels = 3;
     write(dir + "/sample.png", pfrt::test::encode_png(png, rgb));
     write(dir + "/broken.png", {0x89, 'P', 'N', 'G', 1, 2, 3});
+    // A PNG whose header claims 100000 x 100000 pixels, and a PGM of 0 x 0.
+    write(dir + "/huge.png", {0x89, 'P',  'N',  'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0,
+                              1,    0x86, 0xa0, 0,   1,    0x86, 0xa0, 8,    0, 0, 0, 0,  0,   0,   0,   0});
+    const std::string empty_pgm = "P5\n0 0\n255\n";
+    write(dir + "/empty.pgm", std::vector<uint8_t>(empty_pgm.begin(), empty_pgm.end()));
     // A 56x56 colour JPEG, and the same cut off inside its entropy-coded data.
     std::vector<uint8_t> photo(56 * 56 * 3);
     for (size_t i = 0; i < photo.size(); ++i) photo[i] = uint8_t((i / 3 % 56) * 4 + (i / 168) * 2);

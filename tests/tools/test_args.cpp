@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "args.hpp"
+#include "common.hpp"
+#include "cpu/cpu_backend.hpp"
 
 using namespace pfrt::tools;
 
@@ -83,4 +85,15 @@ TEST_CASE("args: CPU masks as lists or hexadecimal") {
   CHECK_THROWS_AS(parse_cpu_mask("affinity", "64"), UsageError);
   CHECK_THROWS_AS(parse_cpu_mask("affinity", "3-1"), UsageError);
   CHECK_THROWS_AS(parse_cpu_mask("affinity", "1,"), UsageError);
+}
+
+TEST_CASE("session options: a backend that cannot run is named once, with its reason") {
+  // Regression: "backend 'cuda' cannot run here: backend 'cuda' cannot run here: ...".
+  pfrt::cpu::set_unavailable_for_testing("no usable instruction set (test hook)");
+  ArgParser a("prog", "MODEL");
+  add_session_options(a);
+  parse(a, {"--backend", "cpu"});
+  CHECK_THROWS_WITH_AS(session_options(a), "backend 'cpu' cannot run here: no usable instruction set (test hook)",
+                       pfrt::Error);
+  pfrt::cpu::set_unavailable_for_testing("");
 }

@@ -95,3 +95,16 @@ TEST_CASE("classify: evaluate agrees with one run per image, in batches of an od
   CHECK_THROWS_WITH_AS(evaluate(session, model, set, 0, 4, pfrt::RunOptions{}, Preprocess{}, nullptr),
                        doctest::Contains("label 12 of image 0"), IdxError);
 }
+
+TEST_CASE("classify: an evaluation set of another image size is refused, not resized and scored") {
+  // Regression: a 32x32 set was resized to the model's 28x28 and scored near chance.
+  test::EvalFixture f = test::eval_fixture(2, 3, 4, 5, 1);
+  LabelledImages set = f.set;
+  set.name = "big-images.idx";
+  set.height = set.width = 32;
+  set.pixels.assign(size_t(4) * 32 * 32, 100);
+  CHECK_THROWS_WITH_AS(evaluate(f.session, f.model, set, 0, 4, pfrt::RunOptions{}, Preprocess{}, nullptr),
+                       "big-images.idx: images are 32x32 but the model takes 28x28: an evaluation set must have the "
+                       "model's image size (pfrt-run does not resize it)",
+                       IdxError);
+}

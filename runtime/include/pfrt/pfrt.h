@@ -229,6 +229,41 @@ PFRT_API void pfrt_profile_init(pfrt_profile* profile);
 PFRT_API pfrt_status pfrt_session_get_profile(const pfrt_session* session, pfrt_profile* profile, double* branch_ms,
                                               size_t branch_capacity);
 
+/* Kinds of stage of the execution plan, the rows of pfrt_session_get_stage_times. */
+typedef enum pfrt_stage_kind {
+  PFRT_STAGE_STEM = 0,       /* patch gather, embedding GEMM, class token and positions */
+  PFRT_STAGE_QKV = 1,        /* the QKV GEMM (keys, values and the class-row query in a last block) */
+  PFRT_STAGE_ATTENTION = 2,  /* softmax(q k^T) v */
+  PFRT_STAGE_PROJECTION = 3, /* the attention output projection with its residual add */
+  PFRT_STAGE_LAYERNORM = 4,  /* the blocks' LayerNorms */
+  PFRT_STAGE_FC1_GELU = 5,   /* MLP fc1 with GELU */
+  PFRT_STAGE_FC2 = 6,        /* MLP fc2 with its residual add */
+  PFRT_STAGE_ADD = 7,        /* residual adds without a GEMM, pooling */
+  PFRT_STAGE_HEAD = 8        /* merge, LayerNorm, classifier */
+} pfrt_stage_kind;
+#define PFRT_STAGE_KINDS 9
+
+/* Time of one kind of stage in the session's last run: the stages' own durations summed over
+ * the run, on whichever threads ran them (concurrent branches add up, so the sum can exceed
+ * the run's wall time), and the operations they did (multiply-adds x 2). */
+typedef struct pfrt_stage_time {
+  uint32_t struct_size; /* sizeof(pfrt_stage_time): set by pfrt_stage_time_init */
+  uint32_t kind;        /* pfrt_stage_kind */
+  const char* name;     /* "stem", "qkv", "attention", ... (static storage) */
+  double ms;
+  uint64_t flops;
+} pfrt_stage_time;
+
+PFRT_API void pfrt_stage_time_init(pfrt_stage_time* time);
+
+/* Fills times[0 .. min(capacity, kinds)) with the last run's time per kind of stage, in
+ * pfrt_stage_kind order, and sets *count to the kinds this session times: PFRT_STAGE_KINDS on
+ * the cpu and reference backends, 0 on a backend that does not time stages (cuda). Every entry
+ * must be initialised with pfrt_stage_time_init (the entries lie times[0].struct_size bytes
+ * apart). times may be NULL when capacity is 0, to ask for the count. */
+PFRT_API pfrt_status pfrt_session_get_stage_times(const pfrt_session* session, pfrt_stage_time* times, size_t capacity,
+                                                  size_t* count);
+
 /* One line on how the session runs (backend, threads, kernels); valid while the session lives. */
 PFRT_API const char* pfrt_session_describe(const pfrt_session* session);
 

@@ -9,6 +9,7 @@
 #ifndef PFRT_PFRT_HPP
 #define PFRT_PFRT_HPP
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -107,9 +108,18 @@ struct RunResult {
   double elapsed_ms = 0.0;
 };
 
+// One kind of stage of the execution plan (pfrt_stage_time).
+struct StageTime {
+  pfrt_stage_kind kind = PFRT_STAGE_STEM;
+  std::string name;  // "stem", "qkv", "attention", ...
+  double ms = 0.0;   // summed over the run's stages of this kind, on whichever threads ran them
+  uint64_t flops = 0;
+};
+
 struct Profile {
   double stem_ms = 0.0, branches_ms = 0.0, head_ms = 0.0, longest_branch_ms = 0.0;
   std::vector<double> branch_ms;  // per branch
+  std::vector<StageTime> stages;  // per kind of stage; empty where the backend does not time stages (cuda)
 };
 
 namespace detail {
@@ -170,18 +180,27 @@ class Session {
     out.branches_ms = p.branches_ms;
     out.head_ms = p.head_ms;
     out.longest_branch_ms = p.longest_branch_ms;
+    pfrt_stage_time times[PFRT_STAGE_KINDS];
+    for (pfrt_stage_time& t : times) pfrt_stage_time_init(&t);
+    size_t kinds = 0;
+    detail::check(pfrt_session_get_stage_times(handle_.get(), times, PFRT_STAGE_KINDS, &kinds));
+    for (size_t k = 0; k < kinds && k < PFRT_STAGE_KINDS; ++k) {
+      out.stages.push_back(StageTime{pfrt_stage_kind(times[k].kind), times[k].name, times[k].ms, times[k].flops});
+    }
     return out;
   }
 
   std::string describe() const { return pfrt_session_describe(handle_.get()); }
   int32_t threads() const { return pfrt_session_get_threads(handle_.get()); }
 
-  // Convenience: returns batch x classes logits.
+  // Convenience: returns batch x classes logits. An input that is not a whole number of images
+  // (empty included) throws the library's size error ("input has N floats; the model takes ...").
   std::vector<float> run(const std::vector<float>& input, const RunOptions& options = {}) {
     const ModelInfo i = model_.info();
     const size_t image = size_t(i.channels) * i.image_size * i.image_size;
-    std::vector<float> logits(image == 0 ? 0 : input.size() / image * i.classes);
-    run(input.data(), input.size(), logits.data(), logits.size(), options);
+    std::vector<float> logits(std::max<size_t>(1, image == 0 ? 0 : input.size() / image) * i.classes);
+    static const float kNothing = 0.0f;  // a non-null pointer for an empty input: the size is what is wrong
+    run(input.empty() ? &kNothing : input.data(), input.size(), logits.data(), logits.size(), options);
     return logits;
   }
 

@@ -30,7 +30,7 @@ core::ModelWeights rebase_weights(const core::Model& model, const WeightLayout& 
 
 class DeviceWeights {
  public:
-  // Uploads the model to the current device (synchronous: the model's memory may be mapped).
+  // Uploads the model to the current device (synchronous: the host copy may go after it).
   explicit DeviceWeights(const core::Model& model);
   const core::ModelWeights& get() const { return weights_; }
   // Per-branch merge weights on the device, or null for a plain sum.

@@ -21,6 +21,18 @@ __device__ float block_sum(float v, float* shared) {
   return total;
 }
 
+// Sum of v over the block in double, for the rare rows whose float sums overflow.
+__device__ double block_sum_double(double v, double* shared) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+  const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  double total = 0.0;
+  for (unsigned w = 0; w < blockDim.x / 32; ++w) total += shared[w];
+  return total;
+}
+
 __global__ void layer_norm_kernel(const float* x, size_t dim, const float* gamma, const float* beta, float eps,
                                   float* y) {
   __shared__ float shared[kThreads / 32];
@@ -31,7 +43,20 @@ __global__ void layer_norm_kernel(const float* x, size_t dim, const float* gamma
   const float mean = block_sum(s, shared) / float(dim);
   float sq = 0.0f;
   for (size_t i = threadIdx.x; i < dim; i += blockDim.x) sq += (row[i] - mean) * (row[i] - mean);
-  const float inv = rsqrtf(block_sum(sq, shared) / float(dim) + eps);
+  const float var = block_sum(sq, shared) / float(dim);
+  if (!isfinite(var)) {  // values beyond about 1e19: the row in double, as the reference (same for every thread)
+    __shared__ double shared_double[kThreads / 32];
+    double ds = 0.0;
+    for (size_t i = threadIdx.x; i < dim; i += blockDim.x) ds += row[i];
+    const double dmean = block_sum_double(ds, shared_double) / double(dim);
+    double dsq = 0.0;
+    for (size_t i = threadIdx.x; i < dim; i += blockDim.x) dsq += (row[i] - dmean) * (row[i] - dmean);
+    const double dinv = rsqrt(block_sum_double(dsq, shared_double) / double(dim) + double(eps));
+    __syncthreads();
+    for (size_t i = threadIdx.x; i < dim; i += blockDim.x) out[i] = float((row[i] - dmean) * dinv * gamma[i] + beta[i]);
+    return;
+  }
+  const float inv = rsqrtf(var + eps);
   __syncthreads();  // y may alias x: every thread has read its row before anyone writes
   for (size_t i = threadIdx.x; i < dim; i += blockDim.x) out[i] = (row[i] - mean) * inv * gamma[i] + beta[i];
 }

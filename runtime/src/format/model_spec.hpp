@@ -122,7 +122,7 @@ bool for_each_expected_tensor(const ModelConfig& config, const std::function<boo
 // Operation count (2 x multiply-adds of every GEMM and of attention's QK^T and AV; the few
 // element-wise operations are not counted), per image, of what the network's output needs:
 // with class-token pooling the last block of a branch computes keys and values for every row
-// but queries, attention, projection and MLP for row 0 only (PARAFORMER.md's exact saving).
+// but queries, attention, projection and MLP for row 0 only (docs/network.md, "Exact saving").
 // What benchmarks turn into GFLOP/s; a backend that computes more is not credited for it.
 struct OperationCount {
   uint64_t stem = 0;        // patch embedding

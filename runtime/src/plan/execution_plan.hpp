@@ -1,6 +1,6 @@
 // The execution plan: how a model runs, decided once per (model, session options) and executed
 // by every backend with its own kernels. It holds
-//   - the stages of the forward pass (PARAFORMER.md): the stem, one branch's blocks (the same
+//   - the stages of the forward pass (docs/network.md): the stem, one branch's blocks (the same
 //     program for every branch, with that branch's weights), the merge, pooling and head, each
 //     stage with its operands' shapes and strides;
 //   - the class-row saving: with class-token pooling the last block of a branch computes keys

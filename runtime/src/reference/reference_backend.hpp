@@ -1,4 +1,4 @@
-// The reference backend: the network of PARAFORMER.md in plain loops over reference/ops.
+// The reference backend: the network of docs/network.md in plain loops over reference/ops.
 // Single-threaded and slow on purpose; it is the oracle, kept forever.
 #pragma once
 

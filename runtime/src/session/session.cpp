@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "error.hpp"
+#include "session/finite_check.hpp"
 #include "session/shard_exchange.hpp"
 
 namespace pfrt::core {
@@ -37,6 +38,7 @@ void check_request(const format::ModelConfig& c, const float* input, size_t inpu
     fail(PFRT_INVALID_ARGUMENT,
          "prefix of " + std::to_string(branches) + " branches requested; the model has " + std::to_string(c.branches));
   }
+  check_finite_input(c, input, input_floats);
 }
 
 }  // namespace
@@ -127,6 +129,7 @@ RunOutcome Session::run(const float* input, size_t input_floats, float* logits, 
                                      (options.best_prefix_on_deadline ? std::string("the first branch finished")
                                                                       : std::string("the run finished")));
   }
+  check_finite_logits(c, logits, request.batch);
   RunOutcome outcome;
   outcome.elapsed_ms = elapsed;
   outcome.branches_used = status.branches_used;

@@ -1,10 +1,25 @@
 #include "cpu/kernels/isa_kernels.hpp"
 
+#include <cmath>
+
 namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA {
 
 namespace {
 
 constexpr size_t kLanes = 16;  // independent partial sums: what lets the compiler vectorise a reduction
+
+// The row in double, as the reference computes it: for rows whose float sums overflow (values
+// beyond about 1e19, whose squares pass FLT_MAX). Finite input gives finite output, as in the
+// reference (docs/network.md, "Non-finite and huge inputs").
+void normalise_row_double(const float* x, size_t dim, const float* gamma, const float* beta, float eps, float* y) {
+  double mean = 0.0;
+  for (size_t i = 0; i < dim; ++i) mean += x[i];
+  mean /= double(dim);
+  double var = 0.0;
+  for (size_t i = 0; i < dim; ++i) var += (x[i] - mean) * (x[i] - mean);
+  const double inv = 1.0 / std::sqrt(var / double(dim) + double(eps));
+  for (size_t i = 0; i < dim; ++i) y[i] = float((x[i] - mean) * inv * gamma[i] + beta[i]);
+}
 
 void normalise_row(const float* x, size_t dim, const float* gamma, const float* beta, float eps, float* y) {
   float lane[kLanes] = {};
@@ -28,6 +43,7 @@ void normalise_row(const float* x, size_t dim, const float* gamma, const float* 
   float var = 0.0f;
   for (; i < dim; ++i) var += (x[i] - mean) * (x[i] - mean);
   for (size_t l = 0; l < kLanes; ++l) var += sq[l];
+  if (!std::isfinite(var)) return normalise_row_double(x, dim, gamma, beta, eps, y);  // rare: huge values
   const float inv = 1.0f / __builtin_sqrtf(var / float(dim) + eps);
   for (i = 0; i < dim; ++i) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
 }

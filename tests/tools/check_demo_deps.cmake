@@ -1,0 +1,13 @@
+# The README's first command builds the `demo` target: it must build every tool the README uses.
+# Run as: cmake -DNINJA= -DBUILD_DIR= -DNEEDS="a;b;..." -P check_demo_deps.cmake (NEEDS: target file names)
+execute_process(COMMAND ${NINJA} -C ${BUILD_DIR} -t query runtime/tools/demo OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "check_demo_deps: ninja -t query failed (${rc})")
+endif()
+foreach(need ${NEEDS})
+  string(FIND "${out}" "${need}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "check_demo_deps: the demo target does not build ${need}:\n${out}")
+  endif()
+endforeach()
+message(STATUS "check_demo_deps: demo builds ${NEEDS}")
