@@ -57,6 +57,13 @@ install(TARGETS pfrt_static EXPORT pfrtStaticTargets
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/pfrt DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
+# libpfrt_mpi (sharded sessions over MPI: pfrt/pfrt_mpi.h) where this build has MPI. Linked by
+# hand (-lpfrt_mpi -lpfrt plus the MPI compiler wrapper's flags); the tools then need libmpi too.
+if(TARGET pfrt_mpi)
+  install(TARGETS pfrt_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_SKIP)
+  install(TARGETS pfrt_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_ONLY)
+endif()
+
 # Tools that exist in this build; they find libpfrt.so beside them in any prefix.
 foreach(tool pfrt-convert pfrt-bench pfrt-run)
   if(TARGET ${tool})

@@ -17,6 +17,15 @@ namespace pfrt::api {
 // No pfrt struct is near this large: a larger struct_size is unset or corrupt.
 inline constexpr uint32_t kMaxStructSize = 4096;
 
+// Sets struct_size and zeroes the rest, padding included (a newer library reads a longer
+// struct's unknown bytes as zero): every _init function.
+template <typename T>
+void init_struct(T* s) {
+  if (s == nullptr) return;
+  std::memset(static_cast<void*>(s), 0, sizeof(T));
+  s->struct_size = uint32_t(sizeof(T));
+}
+
 // The caller's struct_size, checked; `what` names the struct ("pfrt_run_options").
 template <typename T>
 uint32_t struct_size_of(const T& s, const std::string& what) {

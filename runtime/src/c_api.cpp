@@ -54,7 +54,32 @@ pfrt_model_info model_info(const pfrt_model& model) {
 
 namespace {
 
+pfrt_session_options default_session_options() {
+  pfrt_session_options o;
+  pfrt_session_options_init(&o);
+  return o;
+}
+
+}  // namespace
+
+namespace pfrt::api {
+
+core::SessionOptions session_options(const pfrt_session_options* options) {
+  const pfrt_session_options o = read_struct(options, default_session_options(), "pfrt_session_options");
+  core::SessionOptions opts;
+  if (o.backend) opts.backend = o.backend;
+  opts.threads = o.threads;
+  opts.affinity_mask = o.affinity_mask;
+  opts.spin_us = o.spin_us;
+  return opts;
+}
+
+}  // namespace pfrt::api
+
+namespace {
+
 using pfrt::api::guarded;
+using pfrt::api::init_struct;
 using pfrt::api::require;
 
 // An enum that comes from C may hold any value of its type's size; reading an out-of-range value
@@ -69,21 +94,6 @@ long long raw_enum(const Enum& value) {
 
 void open_with(pfrt_model** out_model, const std::shared_ptr<const pfrt::core::Model>& model) {
   *out_model = new pfrt_model{model};
-}
-
-// Sets struct_size and zeroes the rest, padding included (a newer library reads a longer
-// struct's unknown bytes as zero).
-template <typename T>
-void init_struct(T* s) {
-  if (s == nullptr) return;
-  std::memset(static_cast<void*>(s), 0, sizeof(T));
-  s->struct_size = uint32_t(sizeof(T));
-}
-
-pfrt_session_options default_session_options() {
-  pfrt_session_options o;
-  pfrt_session_options_init(&o);
-  return o;
 }
 
 pfrt_run_options default_run_options() {
@@ -203,13 +213,7 @@ pfrt_status pfrt_session_create(pfrt_model* model, const pfrt_session_options* o
     require(out_session, "out_session");
     *out_session = nullptr;
     require(model, "model");
-    const pfrt_session_options o = pfrt::api::read_struct(options, default_session_options(), "pfrt_session_options");
-    pfrt::core::SessionOptions opts;
-    if (o.backend) opts.backend = o.backend;
-    opts.threads = o.threads;
-    opts.affinity_mask = o.affinity_mask;
-    opts.spin_us = o.spin_us;
-    *out_session = new pfrt_session(model->model, opts);
+    *out_session = new pfrt_session(model->model, pfrt::api::session_options(options));
   });
 }
 

@@ -15,8 +15,9 @@ struct pfrt_model {
 };
 
 struct pfrt_session {
-  pfrt_session(std::shared_ptr<const pfrt::core::Model> model, const pfrt::core::SessionOptions& options)
-      : session(std::move(model), options), description(session.describe()) {}
+  pfrt_session(std::shared_ptr<const pfrt::core::Model> model, const pfrt::core::SessionOptions& options,
+               std::shared_ptr<pfrt::core::ShardExchange> shard = nullptr)
+      : session(std::move(model), options, std::move(shard)), description(session.describe()) {}
   pfrt::core::Session session;
   std::string description;
 };
@@ -52,6 +53,9 @@ pfrt_status guarded(F&& body) {
 inline void require(const void* pointer, const char* what) {
   if (pointer == nullptr) core::fail(PFRT_INVALID_ARGUMENT, std::string(what) + " must not be null");
 }
+
+// The session options a caller gave (NULL: the defaults), checked against their struct_size.
+core::SessionOptions session_options(const pfrt_session_options* options);
 
 // The model's description, as this version of pfrt_model_info holds it.
 pfrt_model_info model_info(const pfrt_model& model);

@@ -9,6 +9,7 @@
 
 #include "measure.hpp"
 #include "pfrt/pfrt.hpp"
+#include "ranks.hpp"
 #include "sweep.hpp"
 
 namespace pfrt::tools {
@@ -35,6 +36,7 @@ struct BenchConfig {
   // --prefix-sweep --eval
   std::string eval_images, eval_labels;
   uint32_t eval_limit = 0;
+  Ranks ranks;  // mpirun -n R: one sharded session over the R ranks (model mode)
 };
 
 int bench_model(const BenchConfig& config, std::ostream& out);

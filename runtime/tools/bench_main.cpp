@@ -119,10 +119,30 @@ BenchConfig parse(const ArgParser& args) {
   return c;
 }
 
+// Several ranks time one sharded session: every rank must make the same runs, so what ends
+// a measurement is a run count, not a clock each rank reads for itself.
+void check_sharded(const BenchConfig& c, const ArgParser& args) {
+  const std::string ranks = std::to_string(c.ranks.ranks) + " MPI ranks";
+  if (args.has("sweep") || args.has("prefix-sweep")) {
+    throw UsageError("--sweep and --prefix-sweep time single-process sessions: run them without mpirun (" + ranks +
+                     " given)");
+  }
+  if (args.has("streams")) throw UsageError("option '--streams' is not for a sharded session (" + ranks + ")");
+  if (c.measure.min_seconds > 0) {
+    throw UsageError("option '--min-seconds' would let each of the " + ranks +
+                     " stop at a different run: give --runs instead");
+  }
+  if (c.measure.background_load > 0) {
+    throw UsageError("option '--background-load' is not for a sharded session (" + ranks + ")");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_tool("pfrt-bench", [&]() -> int {
+  Ranks ranks;  // under mpirun -n R: this process's rank (ranks.hpp)
+  const int status = run_tool("pfrt-bench", [&]() -> int {
+    ranks = join_ranks();
     ArgParser args("pfrt-bench",
                    "MODEL [options]\n       pfrt-bench --sweep [shape options]\n       pfrt-bench MODEL --prefix-sweep "
                    "[--eval IMAGES LABELS]");
@@ -166,9 +186,13 @@ int main(int argc, char** argv) {
       }
       return plot_saved_report(args.value("plot-json"), args.value("plot"));
     }
-    const BenchConfig config = parse(args);
+    BenchConfig config = parse(args);
+    config.ranks = ranks;
+    if (ranks.sharded()) check_sharded(config, args);
     if (args.has("sweep")) return bench_sweep(config, std::cout);
     if (args.has("prefix-sweep")) return bench_prefix(config, std::cout);
     return bench_model(config, std::cout);
   });
+  leave_ranks(ranks);
+  return status;
 }

@@ -67,6 +67,7 @@ struct ModelReport {
   std::string gemm_error;
   uint64_t peak_rss = 0;
   std::optional<StreamsReport> streams;  // --streams; the figures above are then stream 0's
+  pfrt_shard_profile shard{};            // mpirun -n R: rank 0's exchanges (ranks 0: not sharded)
   double critical_path_ms() const { return profile.stem_ms + profile.longest_branch_ms + profile.head_ms; }
 };
 
@@ -84,6 +85,20 @@ void print_streams_text(const ModelReport& r, std::ostream& out) {
   }
   out << "memory       peak RSS " << human_bytes(r.peak_rss) << " (" << s.per_stream.size() << " sessions), model file "
       << human_bytes(r.info.file_size) << "\n";
+}
+
+// The time of the exchanges between the ranks, and their share of the latency.
+void print_shard_text(const ModelReport& r, std::ostream& out) {
+  const pfrt_shard_profile& s = r.shard;
+  if (s.ranks < 2) return;
+  const double mean = r.latency.mean;
+  char line[320];
+  std::snprintf(line, sizeof(line),
+                "shards       %d ranks, rank 0 owns %u of %u branches; reduction %.3f ms (%.1f %% of the mean latency) "
+                "= agree %.3f ms (waits for the slowest rank) + sum %.3f ms",
+                s.ranks, s.branches_owned, r.info.branches, s.agree_ms + s.reduce_ms,
+                mean > 0 ? 100.0 * (s.agree_ms + s.reduce_ms) / mean : 0.0, s.agree_ms, s.reduce_ms);
+  out << line << "\n";
 }
 
 void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
@@ -145,6 +160,7 @@ void print_text(const BenchConfig& c, const ModelReport& r, std::ostream& out) {
   std::snprintf(line, sizeof(line), "critical     %.3f ms = stem + longest branch + head, %.0f %% of the mean latency",
                 r.critical_path_ms(), l.mean > 0 ? 100.0 * r.critical_path_ms() / l.mean : 0.0);
   emit();
+  print_shard_text(r, out);
   out << "branch ms   ";
   for (double b : p.branch_ms) {
     std::snprintf(line, sizeof(line), " %.3f", b);
@@ -249,6 +265,15 @@ void print_json(const BenchConfig& c, const ModelReport& r, const Model& model, 
   if (c.stage_profile) write_stages_json(j, r.profile.stages);
   j.end_object();
   j.field("peak_rss_bytes", r.peak_rss);
+  j.key("shards");  // mpirun -n R: the exchanges of rank 0, mean per run
+  if (r.shard.ranks > 1) {
+    const double reduction = r.shard.agree_ms + r.shard.reduce_ms;
+    j.begin_object().field("ranks", r.shard.ranks).field("branches_owned_by_rank_0", r.shard.branches_owned);
+    j.field("agree_ms", r.shard.agree_ms).field("sum_ms", r.shard.reduce_ms).field("reduction_ms", reduction);
+    j.field("reduction_fraction", r.latency.mean > 0 ? reduction / r.latency.mean : 0.0).end_object();
+  } else {
+    j.null();
+  }
   j.key("streams");
   if (r.streams) write_streams_json(j, r);
   else j.null();
@@ -306,7 +331,7 @@ int bench_model(const BenchConfig& c, std::ostream& out) {
                      std::to_string(r.info.branches) + " branches");
   }
   t0 = clock_type::now();
-  Session session(model, c.session);
+  Session session = make_session(model, c.session, c.ranks);
   r.session_ms = ms_since(t0);
   r.backend = session.backend();
   r.describe = session.describe();
@@ -323,6 +348,7 @@ int bench_model(const BenchConfig& c, std::ostream& out) {
                                       : measure(session, input, logits, c.measure, progress, "timing");
   r.latency = summarize(m.latency_ms);
   r.profile = m.profile;
+  r.shard = m.shard;
   r.throughput = r.latency.mean > 0 ? 1000.0 * c.batch / r.latency.mean : 0.0;
   // With --prefix the operation count (the whole model's) does not describe the run: no rate.
   r.gflops =

@@ -51,6 +51,15 @@ Measurement time_runs(Session& session, const std::vector<float>& input, std::ve
     m.profile.head_ms += p.head_ms;
     m.profile.longest_branch_ms += p.longest_branch_ms;
     add_stage_times(m.profile.stages, p.stages);
+    pfrt_shard_profile shard;
+    pfrt_shard_profile_init(&shard);
+    if (pfrt_session_get_shard_profile(session.get(), &shard) == PFRT_OK) {
+      m.shard.rank = shard.rank;
+      m.shard.ranks = shard.ranks;
+      m.shard.branches_owned = shard.branches_owned;
+      m.shard.agree_ms += shard.agree_ms;
+      m.shard.reduce_ms += shard.reduce_ms;
+    }
     ++profiled;
   }
   m.end = clock::now();
@@ -63,6 +72,8 @@ Measurement time_runs(Session& session, const std::vector<float>& input, std::ve
     m.profile.head_ms /= n;
     m.profile.longest_branch_ms /= n;
     scale_stage_times(m.profile.stages, n);
+    m.shard.agree_ms /= n;
+    m.shard.reduce_ms /= n;
   }
   return m;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pfrt/pfrt.hpp"
+#include "pfrt/pfrt_shard.h"
 #include "progress.hpp"
 
 namespace pfrt::tools {
@@ -26,6 +27,7 @@ struct Measurement {
   std::vector<double> latency_ms;                    // wall time of each timed run
   Profile profile;                                   // mean of the timed runs' profiles
   uint32_t branches_used = 0;                        // of the last run
+  pfrt_shard_profile shard{};                        // sharded session: mean of the timed runs' (else zero)
   std::chrono::steady_clock::time_point start, end;  // of the timed runs
 };
 

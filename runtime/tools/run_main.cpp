@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "output_file.hpp"
 #include "progress.hpp"
+#include "ranks.hpp"
 
 using namespace pfrt::tools;
 
@@ -241,7 +242,9 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_tool("pfrt-run", [&]() -> int {
+  Ranks ranks;  // under mpirun -n R: this process's rank (ranks.hpp)
+  const int status = run_tool("pfrt-run", [&]() -> int {
+    ranks = join_ranks();
     ArgParser args(
         "pfrt-run",
         "MODEL IMAGE... [options]\n       pfrt-run MODEL --eval IMAGES.idx[.gz] LABELS.idx[.gz] [--limit N]");
@@ -273,7 +276,7 @@ int main(int argc, char** argv) {
           "pfrt-run: warning: %s was not trained progressively: a prefix of its branches is not a trained model\n",
           c.model_path.c_str());
     }
-    pfrt::Session session(model, c.session);
+    pfrt::Session session = make_session(model, c.session, ranks);
     if (c.deadline_ms > 0) {
       // A session's first run of a batch size pays one-time costs (buffers, first touch of the
       // packed weights): run once untimed, so the first image is not lost to a cold start.
@@ -282,4 +285,6 @@ int main(int argc, char** argv) {
     }
     return c.eval_images.empty() ? classify(c, model, session) : eval(c, model, session);
   });
+  leave_ranks(ranks);
+  return status;
 }

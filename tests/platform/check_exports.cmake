@@ -3,6 +3,7 @@
 # (name@@NODE, what a program built now binds to), and, for a function whose earlier version is
 # kept for older binaries, as name@NODE of that earlier node. Its SONAME carries the major version.
 # Run as: cmake -DLIBRARY=... -DHEADER=... -DMAP=... -DNM=... -DOBJDUMP=... -DSONAME=... -P
+# (-DMORE_HEADERS=a.h,b.h: further public headers whose PFRT_API functions libpfrt.so exports)
 cmake_minimum_required(VERSION 3.22)  # policies of a script run with -P (IN_LIST)
 foreach(var LIBRARY HEADER MAP NM OBJDUMP SONAME)
   if(NOT ${var})
@@ -13,6 +14,11 @@ endforeach()
 # Declared: the identifier before the first '(' of each declaration that starts a line with
 # PFRT_API (after any attribute; a declaration may span lines).
 file(READ "${HEADER}" header_text)
+string(REPLACE "," ";" more_headers "${MORE_HEADERS}")
+foreach(more IN LISTS more_headers)
+  file(READ "${more}" more_text)
+  string(APPEND header_text "\n${more_text}")
+endforeach()
 string(REGEX REPLACE "PFRT_DEPRECATED\\([^)]*\\)" "" header_text "${header_text}")
 string(REPLACE ";" " " header_text "${header_text}")  # a CMake list separator
 string(REGEX MATCHALL "\nPFRT_API [^;(]*\\(" api_decls "${header_text}")

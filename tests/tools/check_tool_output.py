@@ -40,7 +40,12 @@ def check_common(d):
 def check_bench(d):
     check_common(d)
     need(d, {"model", "session", "options", "load_ms", "streams", "session_create_ms", "first_run_ms", "latency_ms",
-             "throughput_images_per_s", "gflops", "reference_gemm", "profile", "peak_rss_bytes"}, "bench")
+             "throughput_images_per_s", "gflops", "reference_gemm", "profile", "peak_rss_bytes", "shards"}, "bench")
+    if d["shards"] is not None:  # mpirun -n R: rank 0's exchanges
+        sh = d["shards"]
+        need(sh, {"ranks", "branches_owned_by_rank_0", "agree_ms", "sum_ms", "reduction_ms", "reduction_fraction"},
+             "shards")
+        assert sh["ranks"] >= 2 and 0 <= sh["reduction_fraction"] <= 1, sh
     need(d["latency_ms"], LATENCY, "latency_ms")
     lat = d["latency_ms"]
     assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"], lat

@@ -29,6 +29,8 @@ SKIP = [
     ("cd build/fuzz", "a long fuzz run (the fuzz preset runs the short one)"),
     ("--sweep", "the depth sweep takes minutes (its JSON is tested with a tiny shape)"),
     ("python3 -c \"import pfrt; print(pfrt.__version__)\"", "needs the .deb installed"),
+    ("mpirun", "needs MPI and several ranks (ctest -L mpi runs the tools under mpirun)"),
+    ("deit-b8.pfrt", "needs the DeiT-Tiny B=8 file made with PyTorch and pfrt-convert"),
 ]
 DATASET = "/usr/share/datasets/fashion-mnist"
 

@@ -122,20 +122,31 @@ struct Profile {
   std::vector<StageTime> stages;  // per kind of stage; empty where the backend does not time stages (cuda)
 };
 
+namespace detail {
+// The C options of `options` (backend points into it: keep it alive while they are used).
+inline pfrt_session_options c_options(const SessionOptions& options) {
+  pfrt_session_options o;
+  pfrt_session_options_init(&o);
+  o.backend = options.backend.empty() ? nullptr : options.backend.c_str();
+  o.threads = options.threads;
+  o.affinity_mask = options.affinity_mask;
+  o.spin_us = options.spin_us;
+  return o;
+}
+}  // namespace detail
+
 // One stream of inferences; use one session per thread.
 class Session {
  public:
   explicit Session(const Model& model, const SessionOptions& options = {}) : model_(model) {
-    pfrt_session_options o;
-    pfrt_session_options_init(&o);
-    o.backend = options.backend.empty() ? nullptr : options.backend.c_str();
-    o.threads = options.threads;
-    o.affinity_mask = options.affinity_mask;
-    o.spin_us = options.spin_us;
+    const pfrt_session_options o = detail::c_options(options);
     pfrt_session* s = nullptr;
     detail::check(pfrt_session_create(model.get(), &o, &s));
     handle_.reset(s);
   }
+  // Takes over a session made by another C function of `model` (pfrt_session_create_sharded,
+  // pfrt_mpi_session_create: see pfrt_shard.hpp, pfrt_mpi.hpp).
+  static Session adopt(const Model& model, pfrt_session* handle) { return Session(model, handle); }
 
   std::string backend() const { return pfrt_session_get_backend(handle_.get()); }
 
@@ -196,6 +207,7 @@ class Session {
   pfrt_session* get() const { return handle_.get(); }
 
  private:
+  Session(const Model& model, pfrt_session* handle) : model_(model), handle_(handle) {}
   struct Destroy {
     void operator()(pfrt_session* s) const { pfrt_session_destroy(s); }
   };

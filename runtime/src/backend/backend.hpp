@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/model.hpp"
+#include "plan/shard_plan.hpp"
 
 namespace pfrt::core {
 
@@ -26,11 +27,28 @@ struct BackendOptions {
   uint32_t threads = 1;               // resolved: never 0
   uint64_t affinity_mask = 0;         // 0: no pinning
   uint32_t spin_us = kDefaultSpinUs;  // resolved
+  plan::Shard shard;                  // the branches this session runs (every one unless sharded)
 };
 
 using Clock = std::chrono::steady_clock;
 
 enum class StopReason { kNone, kCancelled, kDeadline };
+
+struct RunRequest;
+struct RunStatus;
+
+// A sharded session's link to the other ranks (session/shard_exchange.hpp). A backend that runs
+// a shard (BackendOptions::shard) calls agree() once its branches stopped, instead of settling
+// the run alone, and reduce() on the merge's output before the rest of the head.
+class ShardLink {
+ public:
+  virtual ~ShardLink() = default;
+  // This rank stopped for `stopped` with the prefix 1..`prefix` finished as far as its own
+  // branches go (plan::Shard::finished_prefix): the run's answer, the same on every rank.
+  virtual RunStatus agree(StopReason stopped, uint32_t prefix, const RunRequest& request, bool best_prefix) = 0;
+  // Sums `floats` floats at `data` over the ranks, in place.
+  virtual void reduce(float* data, size_t floats) = 0;
+};
 
 // What may stop a run early. Backends call check() between operators and between branches.
 struct RunControl {
@@ -42,6 +60,7 @@ struct RunControl {
   // Test hook, called as each branch starts (e.g. to delay one branch); null in production.
   void (*on_branch_start)(uint32_t branch, void* context) = nullptr;
   void* hook_context = nullptr;
+  ShardLink* shard = nullptr;  // set for a sharded session's runs
 
   StopReason check() const {
     if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return StopReason::kCancelled;
@@ -96,6 +115,8 @@ class Backend {
   virtual const char* name() const = 0;
   // Empty when the backend can run here, else why not (e.g. "no CUDA device").
   virtual std::string unavailable_reason() const { return {}; }
+  // Whether it runs a shard of the branches (BackendOptions::shard with more than one rank).
+  virtual bool shards() const { return false; }
   virtual std::unique_ptr<BackendSession> create_session(std::shared_ptr<const Model> model,
                                                          const BackendOptions& options) const = 0;
 };

@@ -14,6 +14,7 @@ std::string g_unavailable_for_testing;
 class CpuBackend final : public core::Backend {
  public:
   const char* name() const override { return "cpu"; }
+  bool shards() const override { return true; }
   std::string unavailable_reason() const override {
     const std::lock_guard<std::mutex> lock(g_testing_mutex);
     return g_unavailable_for_testing;

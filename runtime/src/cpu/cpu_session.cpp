@@ -27,6 +27,7 @@ plan::PlanOptions plan_options(const core::BackendOptions& options, size_t batch
       return (bytes + sizeof(float) - 1) / sizeof(float);
     };
   }
+  o.shard = options.shard;
   return o;
 }
 
@@ -131,8 +132,10 @@ core::RunStatus CpuSession::run(const core::RunRequest& request, const core::Run
                                 core::RunProfile& profile) {
   ScopedAffinity pinned(pin_, cpus_);
   if (request.batch > plan_.batch()) reserve(request.batch);
-  // The threads this run uses, split as plan_threads would split them.
-  const uint32_t branches = model_->config().branches, threads = governor_.threads();
+  // The threads this run uses, split as plan_threads would split them over this shard's branches.
+  const plan::Shard& shard = plan_.shard();
+  const uint32_t branches = std::max(1u, shard.owned_below(model_->config().branches));
+  const uint32_t threads = governor_.threads();
   const uint32_t slots = plan::slot_count(threads, branches);
   for (uint32_t s = 0; s < slots_.size(); ++s) {
     const uint32_t slot_threads = plan::threads_of_slot(threads, branches, s);
@@ -154,22 +157,33 @@ core::RunStatus CpuSession::run(const core::RunRequest& request, const core::Run
   std::fill(finished_.begin(), finished_.end(), 0);
   next_branch_.store(0);
   stopped_.store(int(StopReason::kNone));
-  runner_->for_each(std::min(slots, request.branches),
+  runner_->for_each(std::min(slots, shard.owned_below(request.branches)),
                     [&](uint32_t slot) { branch_loop(slot, request, control, profile); });
   const Clock::time_point branches_done = Clock::now();
   profile.branches_ms += core::elapsed_ms(stem_done, branches_done);
 
-  const uint32_t prefix = plan::finished_prefix(request.branches, [&](uint32_t b) { return finished_[b] != 0; });
+  // Other shards' branches are theirs to finish (settle agrees on the prefix with them).
+  const uint32_t prefix =
+      plan::finished_prefix(request.branches, [&](uint32_t b) { return !shard.owns(b) || finished_[b] != 0; });
   // Branches are equal work: one far slower than another ran on a preempted thread.
-  if (prefix >= 2) {
-    const auto [quickest, longest] = std::minmax_element(profile.branch_ms.begin(), profile.branch_ms.begin() + prefix);
-    stalled = stalled || straggled(*quickest, *longest);
+  const uint32_t done = shard.owned_below(prefix);
+  if (done >= 2) {
+    double quickest = profile.branch_ms[shard.branch(0)], longest = quickest;
+    for (uint32_t i = 1; i < done; ++i) {
+      quickest = std::min(quickest, profile.branch_ms[shard.branch(i)]);
+      longest = std::max(longest, profile.branch_ms[shard.branch(i)]);
+    }
+    stalled = stalled || straggled(quickest, longest);
   }
-  const core::RunStatus status =
-      plan::settle(StopReason(stopped_.load()), prefix, request.branches, control.best_prefix_on_deadline);
+  const core::RunStatus status = plan::settle(control, StopReason(stopped_.load()), prefix, request);
   if (status.branches_used > 0) {
     const plan::Memory m = memory(request, 0);
-    for (const plan::Stage& s : plan_.head()) timed_stage(s, m, request.batch, 0, status.branches_used, 0);
+    for (const plan::Stage& s : plan_.head()) {
+      timed_stage(s, m, request.batch, 0, status.branches_used, 0);
+      if (s.op == plan::Op::kMerge && control.shard != nullptr) {
+        control.shard->reduce(plan::locate(plan_, m, s.out), request.batch * s.out.cols);
+      }
+    }
   }
   const Clock::time_point end = Clock::now();
   if (status.branches_used > 0) profile.head_ms += core::elapsed_ms(branches_done, end);
@@ -206,7 +220,7 @@ void CpuSession::branch_loop(uint32_t slot, const core::RunRequest& r, const cor
                              core::RunProfile& profile) {
   const plan::Memory m = memory(r, slot);
   for (;;) {
-    const uint32_t b = next_branch_.fetch_add(1);
+    const uint32_t b = plan_.shard().branch(next_branch_.fetch_add(1));  // this shard's next branch
     if (b >= r.branches || stopped_.load() != int(StopReason::kNone)) return;
     const Clock::time_point start = Clock::now();
     control.branch_started(b);

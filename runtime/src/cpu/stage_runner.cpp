@@ -222,7 +222,7 @@ void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint
       float* y = plan::locate(plan_, memory, s.out, branch);
       const size_t count = n * s.out.cols;  // one dense row per image, in and out
       std::fill(y, y + count, 0.0f);
-      for (uint32_t b = 0; b < prefix; ++b) {
+      for (uint32_t b = plan_.shard().rank; b < prefix; b += plan_.shard().ranks) {  // this shard's branches
         const float weight = c.merge_weights.empty() ? 1.0f : c.merge_weights[b];
         kernels::accumulate(plan::locate(plan_, memory, s.in, b), weight, y, count);
       }

@@ -64,6 +64,7 @@ class Model {
   // producer, producer_version, source_sha256 and the file's free-form metadata.
   const std::string* metadata(const std::string& key) const;
   uint64_t file_size() const { return bytes_->size(); }
+  const FileBytes& bytes() const { return *bytes_; }  // the file's bytes (e.g. to compare files)
   uint64_t parameter_count() const { return parameter_count_; }
   // Bytes of f32 weights made when an f16 model was opened (0 for f32 and int8 models).
   uint64_t widened_bytes() const { return widened_.size() * sizeof(float); }

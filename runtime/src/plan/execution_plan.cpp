@@ -359,13 +359,15 @@ size_t place(std::vector<Buffer>& buffers, Arena arena, const std::vector<std::v
 }  // namespace
 
 ExecutionPlan::ExecutionPlan(const ModelConfig& config, const PlanOptions& options)
-    : config_(config), batch_(std::max<size_t>(options.batch, 1)) {
+    : config_(config), batch_(std::max<size_t>(options.batch, 1)), shard_(options.shard) {
   PlanOptions o = options;
   o.batch = batch_;
+  // A shard's slots are for the branches it owns.
+  const uint32_t branches = std::max(1u, shard_.owned_below(config.branches));
   if (o.max_slots != 0) {
-    threads_ = plan_threads(std::min(o.max_slots, config.branches), config.branches);
+    threads_ = plan_threads(std::min(o.max_slots, branches), branches);
   } else {
-    threads_ = plan_threads(std::max(o.threads, 1u), config.branches);
+    threads_ = plan_threads(std::max(o.threads, 1u), branches);
   }
   Builder b(config_, o, threads_.most_slot_threads(), buffers_, linears_);
   View x0;
@@ -414,8 +416,12 @@ std::string ExecutionPlan::describe() const {
     std::snprintf(text, sizeof text, "%.2f MiB", double(floats) * sizeof(float) / (1024.0 * 1024.0));
     return std::string(text);
   };
-  return threads_.describe() + "; activations " + mib(session_floats_) + " + " + std::to_string(slots()) + " x " +
-         mib(slot_floats_) + " for batch " + std::to_string(batch_) + "; GEMMs " + config_.quantization.describe();
+  const std::string shard = shard_.ranks > 1 ? "; rank " + std::to_string(shard_.rank) + " of " +
+                                                   std::to_string(shard_.ranks) + " runs the branches b with b mod " +
+                                                   std::to_string(shard_.ranks) + " = " + std::to_string(shard_.rank)
+                                             : std::string();
+  return threads_.describe() + shard + "; activations " + mib(session_floats_) + " + " + std::to_string(slots()) +
+         " x " + mib(slot_floats_) + " for batch " + std::to_string(batch_) + "; GEMMs " + config_.quantization.describe();
 }
 
 float* locate(const ExecutionPlan& plan, const Memory& memory, const View& view, uint32_t branch) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "format/model_spec.hpp"
+#include "plan/shard_plan.hpp"
 #include "plan/thread_plan.hpp"
 #include "plan/weight_ref.hpp"
 
@@ -71,7 +72,7 @@ enum class Op : uint8_t {
   kAttention,       // out = softmax(q k^T / sqrt(d_h)) v per head; q = in, k = aux, v = aux + inner
   kAdd,             // out = in + aux
   kMeanRows,        // out (1 row) = mean of the rows of in
-  kMerge,           // out = sum over branches b < k (the run's prefix) of w_b * in[b]
+  kMerge,           // out = sum over branches b < k (the run's prefix) of w_b * in[b], b of this shard
 };
 const char* to_string(Op op);
 
@@ -144,6 +145,7 @@ struct PlanOptions {
   uint32_t max_slots = 0;                        // when non-zero, at most this many slots (streams), one thread each
   AttentionScratch attention_scratch = nullptr;  // null: no scratch
   Int8Scratch int8_scratch;                      // empty: none (int8 linear stages get no scratch)
+  Shard shard;                                   // the branches this process runs (all: one rank)
 };
 
 class ExecutionPlan {
@@ -156,6 +158,8 @@ class ExecutionPlan {
 
   const std::vector<Stage>& stem() const { return stem_; }
   const std::vector<Stage>& branch() const { return branch_; }  // for any branch b
+  // Sharded (shard().ranks > 1): the merge sums this rank's branches of the prefix only, and its
+  // output is summed over the ranks before the next head stage (session/shard_exchange.hpp).
   const std::vector<Stage>& head() const { return head_; }
   const std::vector<LinearLayer>& linears() const { return linears_; }
   const std::vector<Buffer>& buffers() const { return buffers_; }
@@ -164,6 +168,7 @@ class ExecutionPlan {
 
   // The schedule: slots (threads or streams) that run branches at once, and their threads.
   const ThreadPlan& threads() const { return threads_; }
+  const Shard& shard() const { return shard_; }
   uint32_t slots() const { return threads_.slots(); }
   // Branches launch in index order. An executor that runs branches itself lets each slot take
   // the next unlaunched branch when it is free; one that queues work ahead (CUDA streams) puts
@@ -184,6 +189,7 @@ class ExecutionPlan {
   format::ModelConfig config_;
   size_t batch_ = 0;
   ThreadPlan threads_;
+  Shard shard_;
   std::vector<Buffer> buffers_;
   std::vector<LinearLayer> linears_;
   std::vector<Stage> stem_, branch_, head_;

@@ -13,4 +13,10 @@ core::RunStatus settle(core::StopReason stopped, uint32_t prefix, uint32_t asked
   return status;
 }
 
+core::RunStatus settle(const core::RunControl& control, core::StopReason stopped, uint32_t prefix,
+                       const core::RunRequest& request) {
+  if (control.shard != nullptr) return control.shard->agree(stopped, prefix, request, control.best_prefix_on_deadline);
+  return settle(stopped, prefix, request.branches, control.best_prefix_on_deadline);
+}
+
 }  // namespace pfrt::plan

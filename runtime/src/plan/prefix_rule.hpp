@@ -25,4 +25,9 @@ uint32_t finished_prefix(uint32_t asked, Finished&& finished) {
 // deadline in fail mode, or a deadline before any branch finished).
 core::RunStatus settle(core::StopReason stopped, uint32_t prefix, uint32_t asked, bool best_prefix_on_deadline);
 
+// The same for a run under `control`: alone, or agreed with the other ranks of a sharded
+// session (control.shard), `prefix` then being what this rank finished of its own branches.
+core::RunStatus settle(const core::RunControl& control, core::StopReason stopped, uint32_t prefix,
+                       const core::RunRequest& request);
+
 }  // namespace pfrt::plan

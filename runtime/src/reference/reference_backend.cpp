@@ -26,7 +26,10 @@ size_t score_row(const plan::AttentionShape& shape) { return shape.tokens; }
 // same finished prefix of branches.
 class ReferenceSession final : public BackendSession {
  public:
-  explicit ReferenceSession(std::shared_ptr<const Model> model) : model_(std::move(model)) { reserve(1); }
+  ReferenceSession(std::shared_ptr<const Model> model, const plan::Shard& shard)
+      : model_(std::move(model)), shard_(shard) {
+    reserve(1);
+  }
 
   std::string describe() const override {
     std::string gemms = "double accumulation";
@@ -55,9 +58,11 @@ class ReferenceSession final : public BackendSession {
     const Clock::time_point stem_done = Clock::now();
     profile.stem_ms += elapsed_ms(start, stem_done);
 
+    // This shard's branches (every branch unless sharded) in index order.
     StopReason stopped = StopReason::kNone;
     uint32_t finished = 0;
-    for (uint32_t b = 0; b < r.branches && stopped == StopReason::kNone; ++b) {
+    for (uint32_t i = 0; i < shard_.owned_below(r.branches) && stopped == StopReason::kNone; ++i) {
+      const uint32_t b = shard_.branch(i);
       const Clock::time_point branch_start = Clock::now();
       control.branch_started(b);
       for (const Stage& s : plan_.branch()) {
@@ -65,15 +70,20 @@ class ReferenceSession final : public BackendSession {
         stage(s, b, 0);
       }
       if (stopped != StopReason::kNone) break;
-      finished = b + 1;
+      finished = i + 1;
       profile.branch_ms[b] += elapsed_ms(branch_start, Clock::now());
     }
     const Clock::time_point branches_done = Clock::now();
     profile.branches_ms += elapsed_ms(stem_done, branches_done);
 
-    const RunStatus status = plan::settle(stopped, finished, r.branches, control.best_prefix_on_deadline);
+    const RunStatus status = plan::settle(control, stopped, shard_.finished_prefix(finished, r.branches), r);
     if (status.branches_used == 0) return status;
-    for (const Stage& s : plan_.head()) stage(s, 0, status.branches_used);
+    for (const Stage& s : plan_.head()) {
+      stage(s, 0, status.branches_used);
+      if (s.op == Op::kMerge && control.shard != nullptr) {
+        control.shard->reduce(plan::locate(plan_, memory, s.out), r.batch * s.out.cols);
+      }
+    }
     profile.head_ms += elapsed_ms(branches_done, Clock::now());
     return status;
   }
@@ -86,6 +96,7 @@ class ReferenceSession final : public BackendSession {
     options.batch = batch;
     options.threads = 1;
     options.attention_scratch = &score_row;
+    options.shard = shard_;
     plan_ = ExecutionPlan(model_->config(), options);
     session_.assign(plan_.arena_floats(plan::Arena::kSession), 0.0f);
     slot_.assign(plan_.arena_floats(plan::Arena::kSlot), 0.0f);
@@ -189,7 +200,7 @@ class ReferenceSession final : public BackendSession {
         for (size_t i = 0; i < n; ++i) {
           float* y = row(out, s.out, i, 0);
           std::fill(y, y + s.out.cols, 0.0f);
-          for (uint32_t b = 0; b < prefix; ++b) {
+          for (uint32_t b = plan_.shard().rank; b < prefix; b += plan_.shard().ranks) {
             const float scale = c.merge_weights.empty() ? 1.0f : c.merge_weights[b];
             const float* x = row(plan::locate(plan_, memory, s.in, b), s.in, i, 0);
             for (size_t e = 0; e < s.out.cols; ++e) y[e] += scale * x[e];
@@ -200,6 +211,7 @@ class ReferenceSession final : public BackendSession {
   }
 
   std::shared_ptr<const Model> model_;
+  plan::Shard shard_;
   ExecutionPlan plan_;
   std::vector<float> session_, slot_;
   std::vector<int8_t> quantized_;  // an int8 GEMM's quantised input row
@@ -208,9 +220,10 @@ class ReferenceSession final : public BackendSession {
 class ReferenceBackend final : public Backend {
  public:
   const char* name() const override { return "reference"; }
+  bool shards() const override { return true; }
   std::unique_ptr<BackendSession> create_session(std::shared_ptr<const Model> model,
-                                                 const BackendOptions&) const override {
-    return std::make_unique<ReferenceSession>(std::move(model));
+                                                 const BackendOptions& options) const override {
+    return std::make_unique<ReferenceSession>(std::move(model), options.shard);
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "session/finite_check.hpp"
+#include "session/shard_exchange.hpp"
 
 namespace pfrt::core {
 
@@ -42,7 +43,9 @@ void check_request(const format::ModelConfig& c, const float* input, size_t inpu
 
 }  // namespace
 
-Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : model_(std::move(model)) {
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options,
+                 std::shared_ptr<ShardExchange> shard)
+    : model_(std::move(model)), shard_(std::move(shard)) {
   if (options.threads < 0 || options.threads > kMaxThreads) {
     fail(PFRT_INVALID_ARGUMENT, "threads must be between 0 (all cores) and " + std::to_string(kMaxThreads) + ", got " +
                                     std::to_string(options.threads));
@@ -64,8 +67,27 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   options_.threads = options.threads == 0 ? online_cores() : uint32_t(options.threads);
   options_.affinity_mask = options.affinity_mask;
   options_.spin_us = options.spin_us < 0 ? kDefaultSpinUs : uint32_t(options.spin_us);
+  if (shard_ != nullptr) {
+    options_.shard = shard_->shard();
+    if (options_.shard.ranks > 1 && !backend_->shards()) {
+      fail(PFRT_UNSUPPORTED,
+           std::string("backend '") + backend_->name() + "' does not run sharded sessions (cpu and reference do)");
+    }
+    if (options_.shard.ranks > model_->config().branches) {
+      fail(PFRT_INVALID_ARGUMENT, std::to_string(options_.shard.ranks) + " ranks for a model of " +
+                                      std::to_string(model_->config().branches) +
+                                      " branches: a rank would have no branch to run; use at most " +
+                                      std::to_string(model_->config().branches) + " ranks");
+    }
+  }
   state_ = backend_->create_session(model_, options_);
   profile_.branch_ms.assign(model_->config().branches, 0.0);
+}
+
+Session::~Session() = default;
+
+std::string Session::describe() const {
+  return shard_ != nullptr ? state_->describe() + "; " + shard_->describe() : state_->describe();
 }
 
 RunOutcome Session::run(const float* input, size_t input_floats, float* logits, size_t logits_floats,
@@ -84,6 +106,10 @@ RunOutcome Session::run(const float* input, size_t input_floats, float* logits, 
   control.cancel = &cancel_;
   control.on_branch_start = hook_;
   control.hook_context = hook_context_;
+  if (shard_ != nullptr) {
+    control.shard = shard_.get();
+    shard_->start_run(options_.shard.owned_below(request.branches));
+  }
 
   profile_.stem_ms = profile_.branches_ms = profile_.head_ms = 0.0;
   std::fill(profile_.branch_ms.begin(), profile_.branch_ms.end(), 0.0);

@@ -34,13 +34,19 @@ struct RunOutcome {
   bool deadline_reached = false;  // true: a best-prefix answer (branches_used < asked)
 };
 
+class ShardExchange;
+
 class Session {
  public:
-  Session(std::shared_ptr<const Model> model, const SessionOptions& options);
+  // shard: this rank's exchange with the others in a sharded session (null: not sharded).
+  Session(std::shared_ptr<const Model> model, const SessionOptions& options,
+          std::shared_ptr<ShardExchange> shard = nullptr);
+  ~Session();
 
   const Model& model() const { return *model_; }
   const char* backend_name() const { return backend_->name(); }
-  std::string describe() const { return state_->describe(); }
+  std::string describe() const;
+  ShardExchange* shard() const { return shard_.get(); }  // null unless sharded
   uint32_t threads() const { return options_.threads; }
 
   // input_floats must be a whole number of images; logits_floats at least batch x classes.
@@ -66,6 +72,7 @@ class Session {
   std::shared_ptr<const Model> model_;
   const Backend* backend_;
   BackendOptions options_;
+  std::shared_ptr<ShardExchange> shard_;
   std::unique_ptr<BackendSession> state_;
   RunProfile profile_;
   std::atomic<bool> cancel_{false};
