@@ -421,7 +421,8 @@ std::string ExecutionPlan::describe() const {
                                                    std::to_string(shard_.ranks) + " = " + std::to_string(shard_.rank)
                                              : std::string();
   return threads_.describe() + shard + "; activations " + mib(session_floats_) + " + " + std::to_string(slots()) +
-         " x " + mib(slot_floats_) + " for batch " + std::to_string(batch_) + "; GEMMs " + config_.quantization.describe();
+         " x " + mib(slot_floats_) + " for batch " + std::to_string(batch_) + "; GEMMs " +
+         config_.quantization.describe();
 }
 
 float* locate(const ExecutionPlan& plan, const Memory& memory, const View& view, uint32_t branch) {
