@@ -13,6 +13,8 @@
 #endif
 
 #if defined(PFRT_KERNELS_X86)
+#include <cpuid.h>
+
 #define PFRT_KERNEL_ISA avx512
 #include "cpu/kernels/isa_kernels.hpp"
 #undef PFRT_KERNEL_ISA
@@ -59,12 +61,22 @@ struct Table {
         ns::int8_gemm_kernels, {},                                                                             \
   }
 
+#if defined(PFRT_KERNELS_X86)
+// AVX-VNNI (the VEX form of vpdpbusd): CPUID leaf 7, sub-leaf 1, EAX bit 4, read directly
+// because clang 14's __builtin_cpu_supports does not know "avxvnni"; it needs AVX2's YMM state.
+bool cpu_has_avx_vnni() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (eax & (1u << 4)) != 0 && __builtin_cpu_supports("avx2");
+}
+#endif
+
 bool int8_feature_supported(Int8Feature feature) {
   switch (feature) {
     case Int8Feature::kNone: return true;
 #if defined(PFRT_KERNELS_X86)
     case Int8Feature::kAvx512Vnni: return __builtin_cpu_supports("avx512vnni");
-    case Int8Feature::kAvxVnni: return __builtin_cpu_supports("avxvnni");
+    case Int8Feature::kAvxVnni: return cpu_has_avx_vnni();
 #endif
 #if defined(__aarch64__)
     case Int8Feature::kDotprod: return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
