@@ -3,15 +3,25 @@
 // "avx-vnni" in the AVX2 objects (the VEX form, ymm, 6 rows x 16 columns). vpdpbusd multiplies
 // unsigned by signed bytes, so activations are stored as q + 128 and the kernel subtracts
 // 128 * sum_k q_w (the packed correction) from each sum: exact while 255 * 127 * K < 2^31.
-// The VNNI instructions come from a #pragma target on this file alone: the dispatch runs these
+// The VNNI instructions are enabled for this file alone (GCC: #pragma GCC target; clang, which
+// has no such pragma: a target attribute on every function below): the dispatch runs these
 // kernels only where the CPU reports avx512vnni / avxvnni.
 #if defined(__AVX2__)
+#if defined(__clang__)
+#include <immintrin.h>
+#if defined(__AVX512F__)
+#pragma clang attribute push(__attribute__((target("avx512vnni"))), apply_to = function)
+#else
+#pragma clang attribute push(__attribute__((target("avxvnni"))), apply_to = function)
+#endif
+#else
 #if defined(__AVX512F__)
 #pragma GCC target("avx512vnni")
 #else
 #pragma GCC target("avxvnni")
 #endif
 #include <immintrin.h>
+#endif
 
 #include "cpu/kernels/int8_tile.hpp"
 
@@ -73,4 +83,7 @@ extern const Int8GemmKernel int8_avx_vnni{"avx-vnni",   Int8Feature::kAvxVnni, V
 #endif
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #endif
