@@ -61,3 +61,24 @@ TEST_CASE("cpu int8 equals the reference int8 within the tolerance, same argmax,
   }
   MESSAGE("largest relative error cpu vs reference (int8): " << worst);
 }
+
+TEST_CASE("stage times: the cpu backend times the quantisation of int8 GEMM inputs apart, and f32 has none") {
+  for (const format::Precision precision : {format::Precision::kF32, format::Precision::kInt8}) {
+    CAPTURE(int(precision));
+    test::ShapeCase k = test::shape_cases().front();
+    k.config.quantization = format::Quantization::of(precision);
+    const auto model = test::make_model(k.config, 11);
+    core::Session cpu(model, {"cpu", 2, 0});
+    test::run_logits(cpu, test::random_floats(2 * k.config.image_floats(), 12));
+    const core::RunProfile& p = cpu.last_profile();
+    const double quantize_ms = p.stage_ms[core::kQuantizeStageSlot];
+    CHECK(p.stage_flops[core::kQuantizeStageSlot] == 0);  // no multiply-adds
+    CHECK(std::string(core::profiled_stage_name(core::kQuantizeStageSlot)) == "quantize");
+    if (precision == format::Precision::kInt8) {
+      CHECK(quantize_ms > 0.0);
+      CHECK(p.stage_ms[size_t(plan::StageKind::kQkv)] > 0.0);  // the GEMM's own time stays its stage's
+    } else {
+      CHECK(quantize_ms == 0.0);
+    }
+  }
+}

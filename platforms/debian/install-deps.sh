@@ -22,9 +22,10 @@ BUILD_PACKAGES="g++ cmake ninja-build pkg-config git ca-certificates
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libtbb-dev
   libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev doctest-dev libpng-dev libturbojpeg0-dev zlib1g-dev
   python3-dev pybind11-dev python3-numpy"
-TEST_PACKAGES="make dpkg-dev file python3 python3-torch python3-numpy python3-pil python3-pytest libopenblas0-pthread dataset-fashion-mnist clang libclang-rt-14-dev libopenmpi-dev openmpi-bin"
+TEST_PACKAGES="make dpkg-dev file python3 python3-torch python3-numpy python3-pil python3-pytest libopenblas0-pthread dataset-fashion-mnist clang clang-format libclang-rt-14-dev libopenmpi-dev openmpi-bin"
 # python3-dev, pybind11-dev, python3-numpy: the Python module (runtime/python; import pfrt).
 # python3-pytest: the Python module's tests.
+# clang-format: the format test (every tracked C/C++ file follows .clang-format; skipped without it).
 # libopenmpi-dev, openmpi-bin: libpfrt_mpi (sharded sessions) and its mpirun tests (ctest -L mpi);
 # without them CMake leaves sharding over MPI out and says so. Cross builds never use them.
 # make: the install test builds examples/classify-c through its Makefile (pkg-config);

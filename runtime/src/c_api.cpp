@@ -298,7 +298,8 @@ void pfrt_stage_time_init(pfrt_stage_time* time) { init_struct(time); }
 
 static_assert(PFRT_STAGE_KINDS == pfrt::core::kProfiledStageKinds, "pfrt_stage_kind lists the plan's stage kinds");
 static_assert(PFRT_STAGE_HEAD == int(pfrt::plan::StageKind::kHead) &&
-                  PFRT_STAGE_QKV == int(pfrt::plan::StageKind::kQkv),
+                  PFRT_STAGE_QKV == int(pfrt::plan::StageKind::kQkv) &&
+                  PFRT_STAGE_QUANTIZE == int(pfrt::core::kQuantizeStageSlot),
               "pfrt_stage_kind numbers the kinds as the plan does");
 
 pfrt_status pfrt_session_get_stage_times(const pfrt_session* session, pfrt_stage_time* times, size_t capacity,
@@ -321,7 +322,7 @@ pfrt_status pfrt_session_get_stage_times(const pfrt_session* session, pfrt_stage
       pfrt_stage_time out;
       pfrt_stage_time_init(&out);
       out.kind = uint32_t(k);
-      out.name = pfrt::plan::to_string(pfrt::plan::StageKind(k));
+      out.name = pfrt::core::profiled_stage_name(k);
       out.ms = p.stage_ms[k];
       out.flops = p.stage_flops[k];
       pfrt::api::write_struct(entry, out, size);

@@ -78,7 +78,7 @@ std::string label_of(const pfrt::Model& model, uint32_t index) {
   return l.empty() ? "class " + std::to_string(index) : l;
 }
 
-int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
+int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session, uint32_t warmup_runs) {
   const pfrt::ModelInfo info = model.info();
   if (c.branches > info.branches) {
     throw UsageError("option '--prefix': " + std::to_string(c.branches) + " is more than the model's " +
@@ -94,7 +94,7 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
     write_json_header(json, "pfrt-run", machine_info());
     write_model_json(json, c.model_path, model);
     json.field("backend", session.backend());
-    json.field("threads", session.threads()).key("results").begin_array();
+    json.field("threads", session.threads()).field("warmup_runs", warmup_runs).key("results").begin_array();
   }
   int failures = 0;
   std::vector<float> logits(info.classes);
@@ -147,7 +147,7 @@ int classify(const RunConfig& c, const pfrt::Model& model, pfrt::Session& sessio
   return failures ? kExitFailure : 0;
 }
 
-int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
+int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session, uint32_t warmup_runs) {
   const pfrt::ModelInfo info = model.info();
   if (c.branches > info.branches) {
     throw UsageError("option '--prefix': " + std::to_string(c.branches) + " is more than the model's " +
@@ -189,6 +189,7 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session) {
     write_model_json(j, c.model_path, model);
     j.field("backend", session.backend());
     j.field("threads", session.threads())
+        .field("warmup_runs", warmup_runs)
         .field("batch", c.batch)
         .field("branches", c.branches ? c.branches : info.branches);
     j.field("images", c.eval_images).field("labels", c.eval_labels);
@@ -277,13 +278,15 @@ int main(int argc, char** argv) {
           c.model_path.c_str());
     }
     pfrt::Session session = make_session(model, c.session, ranks);
+    uint32_t warmup_runs = 0;
     if (c.deadline_ms > 0) {
       // A session's first run of a batch size pays one-time costs (buffers, first touch of the
       // packed weights): run once untimed, so the first image is not lost to a cold start.
       const size_t batch = c.eval_images.empty() ? 1 : c.batch;
       session.run(std::vector<float>(batch * model.image_floats(), 0.0f));
+      ++warmup_runs;
     }
-    return c.eval_images.empty() ? classify(c, model, session) : eval(c, model, session);
+    return c.eval_images.empty() ? classify(c, model, session, warmup_runs) : eval(c, model, session, warmup_runs);
   });
   leave_ranks(ranks);
   return status;

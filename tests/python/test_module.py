@@ -69,7 +69,7 @@ def test_run_gives_logits_batched_prefixes_and_a_result(model):
     profile = session.profile()
     assert set(profile) == {"stem_ms", "branches_ms", "head_ms", "longest_branch_ms", "branch_ms", "stages"}
     stages = profile["stages"]
-    assert list(stages)[:3] == ["stem", "qkv", "attention"] and len(stages) == 9
+    assert list(stages)[:3] == ["stem", "qkv", "attention"] and len(stages) == 10 and "quantize" in stages
     assert sum(s["flops"] for s in stages.values()) == 5 * model.info.flops  # the last run: 5 images, all branches
     assert all(s["ms"] >= 0 for s in stages.values()) and stages["stem"]["ms"] > 0
 

@@ -105,8 +105,9 @@ def check_prefix(d):
 
 def check_run(d):
     check_common(d)
-    need(d, {"results", "backend", "threads", "failures"}, "run")
+    need(d, {"results", "backend", "threads", "failures", "warmup_runs"}, "run")
     assert d["failures"] == 0
+    assert d["warmup_runs"] == 0, "only --deadline-ms warms the session up"
     for r in d["results"]:
         need(r, {"image", "top", "branches_used", "elapsed_ms"}, "result")
         assert r["top"] and sum(t["probability"] for t in r["top"]) <= 1.0001
@@ -115,7 +116,8 @@ def check_run(d):
 
 def check_eval(d):
     check_common(d)
-    need(d, {"accuracy", "correct", "total", "images_per_s", "confusion", "class_labels"}, "eval")
+    need(d, {"accuracy", "correct", "total", "images_per_s", "confusion", "class_labels", "warmup_runs"}, "eval")
+    assert d["warmup_runs"] == (1 if "deadline_ms" in d else 0), "--deadline-ms warms the session up once"
     unanswered = 0
     if "deadline_ms" in d:  # [k]: images answered by k branches, [0]: left unanswered
         used = d["branches_used"]
@@ -124,6 +126,16 @@ def check_eval(d):
     assert sum(map(sum, d["confusion"])) == d["total"] - unanswered
     assert sum(d["confusion"][i][i] for i in range(len(d["confusion"]))) == d["correct"]
     assert abs(d["accuracy"] - d["correct"] / d["total"]) < 1e-9
+
+
+def check_run_deadline(d):
+    """pfrt-run --deadline-ms 1000: one untimed warm-up run first, then every image answered by
+    every branch (a deadline of a second never cuts the shipped-size test model)."""
+    check_common(d)
+    need(d, {"results", "warmup_runs", "failures"}, "run")
+    assert d["failures"] == 0 and d["warmup_runs"] == 1, d["warmup_runs"]
+    for r in d["results"]:
+        assert r["deadline_reached"] is False and r["branches_used"] >= 1, r
 
 
 def check_eval_deadline(d):
@@ -140,7 +152,7 @@ def check_torch_sweep(d):
 
 
 CHECKS = {"torch_sweep": check_torch_sweep, "bench": check_bench, "sweep": check_sweep, "prefix": check_prefix, "run": check_run, "eval": check_eval,
-          "eval_deadline": check_eval_deadline}
+          "eval_deadline": check_eval_deadline, "run_deadline": check_run_deadline}
 
 
 JSON_DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "json.md")

@@ -251,9 +251,12 @@ typedef enum pfrt_stage_kind {
   PFRT_STAGE_FC1_GELU = 5,   /* MLP fc1 with GELU */
   PFRT_STAGE_FC2 = 6,        /* MLP fc2 with its residual add */
   PFRT_STAGE_ADD = 7,        /* residual adds without a GEMM, pooling */
-  PFRT_STAGE_HEAD = 8        /* merge, LayerNorm, classifier */
+  PFRT_STAGE_HEAD = 8,       /* merge, LayerNorm, classifier */
+  PFRT_STAGE_QUANTIZE = 9    /* int8 models, cpu backend: quantising the inputs of the GEMM stages
+                              * above (timed apart from them; the stem's, fused into its patch
+                              * gather, stays in the stem). 0 elsewhere (since 0.2) */
 } pfrt_stage_kind;
-#define PFRT_STAGE_KINDS 9
+#define PFRT_STAGE_KINDS 10
 
 /* Time of one kind of stage in the session's last run: the stages' own durations summed over
  * the run, on whichever threads ran them (concurrent branches add up, so the sum can exceed

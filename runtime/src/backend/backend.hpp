@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/model.hpp"
+#include "plan/execution_plan.hpp"
 #include "plan/shard_plan.hpp"
 
 namespace pfrt::core {
@@ -83,8 +84,15 @@ struct RunRequest {
 // model's branch count when the session is made (no allocation per run).
 // Per-stage times are per kind of stage (plan::StageKind, by index): the stages' own times
 // summed over the run, on whichever threads ran them (concurrent branches add up), with the
-// operations those stages did; zero where a backend does not time stages.
-inline constexpr size_t kProfiledStageKinds = 9;
+// operations those stages did; zero where a backend does not time stages. One slot more than
+// the plan has kinds: the quantisation of int8 GEMM inputs, which the cpu backend times apart
+// from its GEMM stages (no operations counted: it does no multiply-adds).
+inline constexpr size_t kQuantizeStageSlot = plan::kStageKinds;
+inline constexpr size_t kProfiledStageKinds = plan::kStageKinds + 1;
+// A profile slot's name: the plan's name of its kind of stage, or "quantize".
+inline const char* profiled_stage_name(size_t slot) {
+  return slot == kQuantizeStageSlot ? "quantize" : plan::to_string(plan::StageKind(slot));
+}
 struct RunProfile {
   double stem_ms = 0.0;
   double branches_ms = 0.0;       // wall time of the branch phase (all branches, concurrent or not)

@@ -97,14 +97,14 @@ plan::Memory CpuSession::memory(const core::RunRequest& r, uint32_t slot) {
   return plan::Memory{r.input, r.logits, session_arena_.data(), slots_[slot].arena.data()};
 }
 
-static_assert(plan::kStageKinds == core::kProfiledStageKinds, "the profile has a slot per kind of stage");
-
 void CpuSession::timed_stage(const plan::Stage& s, const plan::Memory& memory, size_t batch, uint32_t branch,
                              uint32_t prefix, uint32_t slot) {
   const Clock::time_point start = Clock::now();
-  stages_->run(s, memory, batch, branch, prefix, *slots_[slot].team);
+  double quantize_ms = 0.0;
+  stages_->run(s, memory, batch, branch, prefix, *slots_[slot].team, quantize_ms);
   const size_t kind = size_t(s.kind);
-  slots_[slot].stage_ms[kind] += core::elapsed_ms(start, Clock::now());
+  slots_[slot].stage_ms[kind] += core::elapsed_ms(start, Clock::now()) - quantize_ms;
+  slots_[slot].stage_ms[core::kQuantizeStageSlot] += quantize_ms;
   slots_[slot].stage_flops[kind] += s.flops_per_image * batch;
 }
 
@@ -189,7 +189,7 @@ core::RunStatus CpuSession::run(const core::RunRequest& request, const core::Run
   if (status.branches_used > 0) profile.head_ms += core::elapsed_ms(branches_done, end);
   for (Slot& s : slots_) {
     stalled = s.team->take_stall() || stalled;
-    for (size_t k = 0; k < plan::kStageKinds; ++k) {
+    for (size_t k = 0; k < core::kProfiledStageKinds; ++k) {
       profile.stage_ms[k] += s.stage_ms[k];
       profile.stage_flops[k] += s.stage_flops[k];
     }

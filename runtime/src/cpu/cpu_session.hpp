@@ -47,8 +47,8 @@ class CpuSession final : public core::BackendSession {
     std::unique_ptr<WorkerTeam> team;
     Arena arena;
     // This run's stage times and operations by plan::StageKind (summed into the profile).
-    std::array<double, plan::kStageKinds> stage_ms{};
-    std::array<uint64_t, plan::kStageKinds> stage_flops{};
+    std::array<double, core::kProfiledStageKinds> stage_ms{};
+    std::array<uint64_t, core::kProfiledStageKinds> stage_flops{};
   };
   // Runs stage `s` on slot `slot`, adding its time and operations to the slot's.
   void timed_stage(const plan::Stage& s, const plan::Memory& memory, size_t batch, uint32_t branch, uint32_t prefix,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backend/backend.hpp"
 #include "cpu/kernels/kernels.hpp"
 #include "error.hpp"
 
@@ -80,8 +81,8 @@ size_t query_blocks(size_t threads, size_t pairs, size_t queries) {
 }
 
 void StageRunner::linear(const Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
-                         WorkerTeam& team) const {
-  if (plan_.linears()[s.linear].int8()) return linear_int8(s, memory, branch, rows, team);
+                         WorkerTeam& team, double& quantize_ms) const {
+  if (plan_.linears()[s.linear].int8()) return linear_int8(s, memory, branch, rows, team, quantize_ms);
   const PackedLinear& layer = packed_.layer(s.linear, branch);
   const size_t xs = s.in.matrix_stride(), ys = s.out.matrix_stride(), rs = s.has_aux ? s.aux.matrix_stride() : 0;
   const float* x = plan::locate(plan_, memory, s.in, branch) + first_row * xs;
@@ -106,7 +107,7 @@ Activation StageRunner::activation(const Stage& s) const {
 }
 
 void StageRunner::linear_int8(const Stage& s, const plan::Memory& memory, uint32_t branch, size_t rows,
-                              WorkerTeam& team) const {
+                              WorkerTeam& team, double& quantize_ms) const {
   const PackedLinearInt8& layer = packed_.int8_layer(s.linear, branch);
   if (!s.has_scratch) core::fail(PFRT_INTERNAL_ERROR, "cpu backend: an int8 GEMM stage without its scratch");
   const size_t xs = s.in.matrix_stride(), ys = s.out.matrix_stride(), rs = s.has_aux ? s.aux.matrix_stride() : 0;
@@ -116,8 +117,10 @@ void StageRunner::linear_int8(const Stage& s, const plan::Memory& memory, uint32
   scratch.buffer = s.scratch;
   void* quantized = plan::locate(plan_, memory, scratch, branch);
   // The input quantised once (rows split over the team), then the GEMM's items read it.
+  const core::Clock::time_point quantize_start = core::Clock::now();
   for_row_tiles(team, rows,
                 [&](size_t first, size_t count) { layer.quantize(rows, first, first + count, x, xs, quantized); });
+  quantize_ms += core::elapsed_ms(quantize_start, core::Clock::now());
   LinearEpilogue epilogue;
   epilogue.activation = activation(s);
   epilogue.residual = s.has_aux ? plan::locate(plan_, memory, s.aux, branch) : nullptr;
@@ -194,10 +197,10 @@ void StageRunner::attention(const Stage& s, const plan::Memory& memory, size_t n
 }
 
 void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, uint32_t prefix,
-                      WorkerTeam& team) const {
+                      WorkerTeam& team, double& quantize_ms) const {
   const ModelConfig& c = model_.config();
   switch (s.op) {
-    case Op::kLinear: return linear(s, memory, branch, 0, n * s.in.rows, team);
+    case Op::kLinear: return linear(s, memory, branch, 0, n * s.in.rows, team, quantize_ms);
     case Op::kLayerNorm: return layer_norm(s, memory, n, branch, team);
     case Op::kAttention: return attention(s, memory, n, branch, team);
     case Op::kAdd: {

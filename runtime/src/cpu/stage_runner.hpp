@@ -30,9 +30,10 @@ class StageRunner {
       : plan_(plan), model_(model), packed_(packed) {}
 
   // Stage `s` for n images on `team`; `branch` selects a branch stage's weights and pooled
-  // row, `prefix` the branches a merge sums.
+  // row, `prefix` the branches a merge sums. Adds to `quantize_ms` the time an int8 GEMM
+  // stage spent quantising its input (part of the stage's own time).
   void run(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, uint32_t prefix,
-           WorkerTeam& team) const;
+           WorkerTeam& team, double& quantize_ms) const;
 
   // The stem (gather, patch embedding, tokens) for patch rows [first, first + count) of the
   // batch's n x N patch rows: the stem is split over the slots, each slot's team splitting its
@@ -43,10 +44,10 @@ class StageRunner {
  private:
   // Rows [first_row, first_row + rows) of a linear stage's matrices.
   void linear(const plan::Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
-              WorkerTeam& team) const;
+              WorkerTeam& team, double& quantize_ms) const;
   // An int8 GEMM stage (plan linear layer int8()): its input quantised into the stage's scratch.
-  void linear_int8(const plan::Stage& s, const plan::Memory& memory, uint32_t branch, size_t rows,
-                   WorkerTeam& team) const;
+  void linear_int8(const plan::Stage& s, const plan::Memory& memory, uint32_t branch, size_t rows, WorkerTeam& team,
+                   double& quantize_ms) const;
   Activation activation(const plan::Stage& s) const;  // the kernel's form of the stage's activation
   void layer_norm(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, WorkerTeam& team) const;
   void attention(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, WorkerTeam& team) const;
