@@ -2,7 +2,7 @@
 #
 # PFRT_NCCL: AUTO (default) builds it when the cuda backend is built (cmake/PfrtCuda.cmake) and
 # NCCL's header and library are found beside the CUDA toolkit (or where the system keeps them:
-# Debian's libnccl-dev), and says why not otherwise; ON requires it; OFF never builds it. Sets
+# Debian's libnccl-dev), 2.14 or later, and says why not otherwise; ON requires it; OFF never builds it. Sets
 # PFRT_HAVE_NCCL and the imported target pfrt::nccl.
 
 set(PFRT_NCCL AUTO CACHE STRING "Build libpfrt_nccl: AUTO (when CUDA and NCCL are found), ON or OFF")
@@ -25,14 +25,20 @@ elseif(NOT PFRT_HAVE_CUDA)
 else()
   find_path(PFRT_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
   find_library(PFRT_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
-  if(NOT PFRT_NCCL_INCLUDE OR NOT PFRT_NCCL_LIBRARY)
-    _pfrt_nccl_unavailable("nccl.h or libnccl was not found beside CUDA ${CUDAToolkit_VERSION} (${CUDAToolkit_LIBRARY_DIR}); "
-                           "install NCCL (libnccl-dev) or set PFRT_NCCL_INCLUDE and PFRT_NCCL_LIBRARY")
-  else()
+  set(_pfrt_nccl_version "")  # MAJOR.MINOR.PATCH of the nccl.h found
+  if(PFRT_NCCL_INCLUDE AND EXISTS "${PFRT_NCCL_INCLUDE}/nccl.h")
     file(STRINGS ${PFRT_NCCL_INCLUDE}/nccl.h _pfrt_nccl_version_lines REGEX "^#define NCCL_(MAJOR|MINOR|PATCH) +[0-9]+")
     string(REGEX REPLACE "[^0-9;]*([0-9]+)[^;]*" "\\1." _pfrt_nccl_version "${_pfrt_nccl_version_lines}")
     string(REPLACE ";" "" _pfrt_nccl_version "${_pfrt_nccl_version}")
     string(REGEX REPLACE "\\.$" "" _pfrt_nccl_version "${_pfrt_nccl_version}")
+  endif()
+  if(NOT PFRT_NCCL_LIBRARY OR _pfrt_nccl_version STREQUAL "")
+    set(_pfrt_why "nccl.h or libnccl was not found beside CUDA ${CUDAToolkit_VERSION} (${CUDAToolkit_LIBRARY_DIR}); ")
+    _pfrt_nccl_unavailable("${_pfrt_why}install NCCL (libnccl-dev) or set PFRT_NCCL_INCLUDE and PFRT_NCCL_LIBRARY")
+  elseif(_pfrt_nccl_version VERSION_LESS 2.14)
+    # Non-blocking communicators (ncclConfig_t, ncclCommInitRankConfig, ncclCommFinalize) came in 2.14.
+    _pfrt_nccl_unavailable("NCCL ${_pfrt_nccl_version} is older than 2.14 (no non-blocking communicators)")
+  else()
     add_library(pfrt::nccl UNKNOWN IMPORTED)
     set_target_properties(pfrt::nccl PROPERTIES IMPORTED_LOCATION ${PFRT_NCCL_LIBRARY}
                                                 INTERFACE_INCLUDE_DIRECTORIES ${PFRT_NCCL_INCLUDE})
