@@ -63,6 +63,12 @@ if(TARGET pfrt_mpi)
   install(TARGETS pfrt_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_SKIP)
   install(TARGETS pfrt_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_ONLY)
 endif()
+# libpfrt_nccl (a sharded session's reductions through NCCL: pfrt/pfrt_nccl.h) where this build
+# has CUDA and NCCL. Linked by hand (-lpfrt_nccl -lpfrt); it needs libnccl and libcudart at run time.
+if(TARGET pfrt_nccl)
+  install(TARGETS pfrt_nccl LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_SKIP)
+  install(TARGETS pfrt_nccl LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_ONLY)
+endif()
 
 # Tools that exist in this build; they find libpfrt.so beside them in any prefix.
 foreach(tool pfrt-convert pfrt-bench pfrt-run)

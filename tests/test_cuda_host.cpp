@@ -445,3 +445,47 @@ TEST_CASE("a cancel stops launching at once") {
   CHECK(ms_since(start) < 100.0);  // not the 200 ms of all branches
   CHECK(out.launched <= out.prefix + 1);
 }
+
+namespace {
+
+// A GPU whose branches finish the moment they are launched, recording what was launched.
+class RecordingGpu final : public cuda::BranchQueue {
+ public:
+  void launch(uint32_t b) override { launched.push_back(b); }
+  bool finished(uint32_t b) override { return std::find(launched.begin(), launched.end(), b) != launched.end(); }
+  void pause() override {}
+  std::vector<uint32_t> launched;
+};
+
+}  // namespace
+
+TEST_CASE("a sharded cuda session launches its own branches of the prefix, in order") {
+  // Rank 1 of 3 owns branches 1, 4, 7, ...: a prefix of 8 is its branches 1, 4 and 7.
+  const plan::Shard shard{1, 3};
+  RecordingGpu gpu;
+  cuda::ShardQueue owned(gpu, shard);
+  std::vector<uint32_t> hooked;  // the RunControl's hook is told the model's branch numbers too
+  core::RunControl control;
+  control.hook_context = &hooked;
+  control.on_branch_start = [](uint32_t b, void* context) {
+    static_cast<std::vector<uint32_t>*>(context)->push_back(b);
+  };
+  const cuda::LaunchOutcome out = cuda::launch_branches(owned, shard.owned_below(8), 2, control);
+  CHECK(gpu.launched == std::vector<uint32_t>{1, 4, 7});
+  CHECK(hooked == gpu.launched);
+  CHECK(out.launched == 3);
+  CHECK(out.prefix == 3);  // of the shard's branches: all three finished
+}
+
+TEST_CASE("a sharded cuda session's plan has streams for its own branches, the i-th on stream i mod S") {
+  format::ModelConfig c = test::tiny_config();
+  c.branches = 7;
+  const plan::ExecutionPlan p = cuda::session_plan(c, 1, 2, plan::Shard{1, 2});  // owns 1, 3, 5
+  CHECK(p.slots() == 2);
+  CHECK(p.queued_slot(1) == 0);
+  CHECK(p.queued_slot(3) == 1);
+  CHECK(p.queued_slot(5) == 0);
+  CHECK(cuda::session_plan(c, 1, 8, plan::Shard{2, 3}).slots() == 2);  // owns 2 and 5: two streams
+  const plan::ExecutionPlan whole = cuda::session_plan(c, 1, 3);
+  for (uint32_t b = 0; b < 7; ++b) CHECK(whole.queued_slot(b) == b % 3);  // unsharded: branch b on b mod S
+}

@@ -105,11 +105,18 @@ std::vector<float> plain_logits(pfrt_model* model, const char* backend, const st
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// The backends that shard: cuda too where a GPU is present (its ranks then share the GPU).
+std::vector<const char*> sharding_backends() {
+  std::vector<const char*> backends = {"cpu", "reference"};
+  if (pfrt_backend_check("cuda") == PFRT_OK) backends.push_back("cuda");
+  return backends;
+}
+
 }  // namespace
 
 TEST_CASE("sharded sessions: 2 and 3 ranks give one session's logits for every prefix and batch") {
   const ModelHandle m(pfrt::test::model_bytes(five_branches(), 7));
-  for (const char* backend : {"cpu", "reference"}) {
+  for (const char* backend : sharding_backends()) {
     for (int ranks : {2, 3}) {
       for (size_t batch : {size_t(1), size_t(3)}) {
         CAPTURE(backend);
@@ -265,25 +272,28 @@ struct Sleeper {
 TEST_CASE("sharded sessions: under a deadline the answer is the prefix every rank finished") {
   const ModelHandle m(pfrt::test::model_bytes(five_branches(), 7));
   const std::vector<float> input = pfrt::test::random_floats(28 * 28, 5);
-  // Rank 1 owns branches 1 and 3; branch 3 waits past the deadline, so 0..2 is the answer.
-  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(2000);
-  Sleeper sleeper{3, deadline + std::chrono::milliseconds(50)};
-  const auto results = on_ranks(
-      2, [&](int) { return m.model; }, "cpu", std::chrono::seconds(60),
-      [&](int rank, pfrt_session* s, RankResult& out) {
-        if (rank == 1) s->session.set_branch_hook(&Sleeper::hook, &sleeper);
-        pfrt_run_options o;
-        pfrt_run_options_init(&o);
-        o.deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
-        o.deadline_mode = PFRT_DEADLINE_BEST_PREFIX;
-        run_into(s, input, 10, o, out);
-      });
-  const std::vector<float> want = plain_logits(m.model, "cpu", input, 3);
-  for (const RankResult& r : results) {
-    REQUIRE(r.runs.size() == 1);
-    REQUIRE_MESSAGE(r.runs[0] == PFRT_OK, r.run_messages[0]);
-    CHECK(r.results[0].branches_used == 3);
-    CHECK(r.results[0].deadline_reached == 1);
-    for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(r.logits[0][i] - want[i]) <= 1e-5f);
+  for (const char* backend : sharding_backends()) {
+    CAPTURE(backend);
+    // Rank 1 owns branches 1 and 3; branch 3 waits past the deadline, so 0..2 is the answer.
+    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(2000);
+    Sleeper sleeper{3, deadline + std::chrono::milliseconds(50)};
+    const auto results = on_ranks(
+        2, [&](int) { return m.model; }, backend, std::chrono::seconds(60),
+        [&](int rank, pfrt_session* s, RankResult& out) {
+          if (rank == 1) s->session.set_branch_hook(&Sleeper::hook, &sleeper);
+          pfrt_run_options o;
+          pfrt_run_options_init(&o);
+          o.deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+          o.deadline_mode = PFRT_DEADLINE_BEST_PREFIX;
+          run_into(s, input, 10, o, out);
+        });
+    const std::vector<float> want = plain_logits(m.model, backend, input, 3);
+    for (const RankResult& r : results) {
+      REQUIRE(r.runs.size() == 1);
+      REQUIRE_MESSAGE(r.runs[0] == PFRT_OK, r.run_messages[0]);
+      CHECK(r.results[0].branches_used == 3);
+      CHECK(r.results[0].deadline_reached == 1);
+      for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(r.logits[0][i] - want[i]) <= 1e-5f);
+    }
   }
 }

@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
                    "MODEL [options]\n       pfrt-bench --sweep [shape options]\n       pfrt-bench MODEL --prefix-sweep "
                    "[--eval IMAGES LABELS]");
     add_session_options(args);
+    add_transport_option(args);
     args.option("warmup", "N", "untimed runs before timing (default 2)");
     args.option("runs", "N", "timed runs, at least (default 20)");
     args.option("min-seconds", "S", "keep timing until S seconds have passed (default 0)");
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
       return plot_saved_report(args.value("plot-json"), args.value("plot"));
     }
     BenchConfig config = parse(args);
+    read_transport(args, ranks);
     config.ranks = ranks;
     if (ranks.sharded()) check_sharded(config, args);
     if (args.has("sweep")) return bench_sweep(config, std::cout);

@@ -250,6 +250,7 @@ int main(int argc, char** argv) {
         "pfrt-run",
         "MODEL IMAGE... [options]\n       pfrt-run MODEL --eval IMAGES.idx[.gz] LABELS.idx[.gz] [--limit N]");
     add_session_options(args);
+    add_transport_option(args);
     args.option("top", "K", "labels to print per image (default 3)");
     args.option("prefix", "K", "run only the prefix of branches 1..K");
     args.alias("branches", "prefix");
@@ -268,6 +269,7 @@ int main(int argc, char** argv) {
     args.parse(argc, argv);
     if (print_help_or_version(args, "pfrt-run")) return 0;
     const RunConfig c = parse(args);
+    read_transport(args, ranks);
     const pfrt::Model model = pfrt::Model::open(c.model_path);
     const pfrt::ModelInfo info = model.info();
     if ((c.deadline_ms > 0 || (c.branches > 0 && c.branches < info.branches)) &&

@@ -9,20 +9,56 @@
 //                           within the timeout (PFRT_MPI_TIMEOUT_MS), naming the cause
 //   shard_check crash       rank 1 dies after creating its session (no MPI_Finalize): mpirun
 //                           ends the job with a failure (the test expects one), nothing hangs
+//   shard_check cuda-parity mpi|nccl
+//                           parity as above on the cuda backend (and with nccl, the cpu backend's
+//                           reductions through NCCL too), rank r on GPU r mod the GPUs; exits with
+//                           77 (skipped) on every rank without a GPU. NCCL refuses two ranks of a
+//                           communicator on one GPU: with fewer GPUs than ranks, every rank must
+//                           fail saying so instead
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "pfrt/pfrt_mpi.hpp"
 #include "support/test_models.hpp"
+#ifdef PFRT_HAVE_NCCL
+#define OMPI_SKIP_MPICXX 1  // mpi.h's C API only (as libpfrt_mpi)
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+
+#include <cuda_runtime_api.h>
+
+#include "pfrt/pfrt_nccl.hpp"
+#endif
 
 namespace {
 
 int g_rank = 0;
+constexpr int kSkipped = 77;
+
+// A sharded session of `model` over one transport (MPI or NCCL).
+using MakeSharded = std::function<pfrt::Session(const pfrt::Model&, const pfrt::SessionOptions&)>;
+
+pfrt::Session mpi_session(const pfrt::Model& model, const pfrt::SessionOptions& options) {
+  return pfrt::mpi::session(model, options);
+}
+
+#ifdef PFRT_HAVE_NCCL
+// Over NCCL: rank 0's id broadcast over MPI_COMM_WORLD, every rank on GPU rank mod the GPUs.
+pfrt::Session nccl_session(const pfrt::Model& model, const pfrt::SessionOptions& options) {
+  int32_t rank = 0, ranks = 1;
+  std::tie(rank, ranks) = pfrt::mpi::world();
+  pfrt_nccl_id id{};
+  if (rank == 0) id = pfrt::nccl::unique_id();
+  MPI_Bcast(&id, int(sizeof id), MPI_BYTE, 0, MPI_COMM_WORLD);
+  return pfrt::shard::session(model, options, pfrt::nccl::transport(id, rank, ranks));
+}
+#endif
 
 pfrt::Model tiny_model(uint32_t branches, uint32_t seed) {
   pfrt::format::ModelConfig c = pfrt::test::tiny_config();
@@ -48,14 +84,14 @@ std::string error_of(F&& body) {
   return {};
 }
 
-int parity() {
+int parity(const std::vector<const char*>& backends, const MakeSharded& make_sharded) {
   const pfrt::Model model = tiny_model(5, 7);
   size_t runs = 0;
-  for (const char* backend : {"cpu", "reference"}) {
+  for (const char* backend : backends) {
     pfrt::SessionOptions o;
     o.backend = backend;
     o.threads = 1;
-    pfrt::Session sharded = pfrt::mpi::session(model, o);
+    pfrt::Session sharded = make_sharded(model, o);
     pfrt::Session plain(model, o);
     for (size_t batch : {size_t(1), size_t(3)}) {
       const std::vector<float> input = pfrt::test::random_floats(batch * 28 * 28, 11);
@@ -96,7 +132,28 @@ int main(int argc, char** argv) {
     int32_t ranks = 1;
     std::tie(g_rank, ranks) = pfrt::mpi::world();
     if (mode == "parity") {
-      status = parity();
+      status = parity({"cpu", "reference"}, &mpi_session);
+    } else if (mode == "cuda-parity") {
+      const std::string transport = argc > 2 ? argv[2] : "";
+      if (pfrt_backend_check("cuda") != PFRT_OK) {
+        std::printf("rank %d: SKIPPED: no usable CUDA device (%s)\n", g_rank, pfrt_last_error());
+        status = kSkipped;
+      } else if (transport == "mpi") {
+        status = parity({"cuda"}, &mpi_session);
+#ifdef PFRT_HAVE_NCCL
+      } else if (transport == "nccl") {
+        int gpus = 0;
+        (void)cudaGetDeviceCount(&gpus);
+        if (gpus >= ranks) {
+          status = parity({"cuda", "cpu"}, &nccl_session);
+        } else {
+          const pfrt::Model model = tiny_model(5, 7);
+          status = expect_error(error_of([&] { nccl_session(model, {}); }), "invalid usage");
+        }
+#endif
+      } else {
+        status = outcome(false, "cuda-parity: transport '" + transport + "' is not mpi or nccl (nccl: where built)");
+      }
     } else if (mode == "models") {
       const pfrt::Model model = tiny_model(5, g_rank == 1 ? 8 : 7);
       status = expect_error(error_of([&] { pfrt::mpi::session(model); }), "the ranks opened different model files");
@@ -123,7 +180,7 @@ int main(int argc, char** argv) {
         std::printf("rank %d: the run failed after %.1f s\n", g_rank, waited);
       }
     } else {
-      std::fprintf(stderr, "usage: shard_check parity|models|ranks|early-exit|crash\n");
+      std::fprintf(stderr, "usage: shard_check parity|models|ranks|early-exit|crash|cuda-parity mpi|nccl\n");
     }
   } catch (const std::exception& e) {
     status = outcome(false, std::string("unexpected error: ") + e.what());

@@ -8,7 +8,8 @@
  * whose branches all finished, each on the rank that owns it.
  *
  * This header is MPI-free: the ranks talk through a pfrt_shard_transport, two functions the
- * application (or a library) provides. libpfrt_mpi provides one over MPI (pfrt/pfrt_mpi.h).
+ * application (or a library) provides. libpfrt_mpi provides one over MPI (pfrt/pfrt_mpi.h),
+ * libpfrt_nccl one over NCCL on GPUs (pfrt/pfrt_nccl.h).
  *
  * A sharded session is a pfrt_session: pfrt_session_run_ex, _describe, _get_profile and
  * _destroy work on it as on any other. Its rules:
@@ -18,7 +19,7 @@
  *   - more ranks than the model has branches is an error (a rank would have nothing to do);
  *   - any error, on any rank, fails that run (or creation) on every rank with a message;
  *     a transport error (a rank that does not answer in time) leaves the session unusable.
- * Backends: cpu and reference.
+ * Backends: cpu, reference and cuda (a rank on GPU rank mod the number of GPUs).
  */
 #ifndef PFRT_PFRT_SHARD_H
 #define PFRT_PFRT_SHARD_H

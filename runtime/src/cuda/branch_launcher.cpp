@@ -21,7 +21,7 @@ LaunchOutcome launch_branches(BranchQueue& queue, uint32_t branches, uint32_t st
       queue.pause();
       continue;
     }
-    control.branch_started(b);
+    control.branch_started(queue.branch(b));
     if ((out.stopped = control.check()) != core::StopReason::kNone) break;
     queue.launch(b);
     ++out.launched;

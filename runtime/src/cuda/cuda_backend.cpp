@@ -51,14 +51,22 @@ class CudaBackend final : public Backend {
     return reason;
   }
 
+  bool shards() const override { return true; }
+
   std::unique_ptr<BackendSession> create_session(std::shared_ptr<const Model> model,
-                                                 const BackendOptions&) const override {
+                                                 const BackendOptions& backend_options) const override {
     // f16 models run with the weights the model widened to f32; int8 GEMMs are not written yet.
     if (model->config().quantization.precision == format::Precision::kInt8) {
       fail(PFRT_UNSUPPORTED, model->origin() + ": the cuda backend does not run int8 models yet; use the cpu backend");
     }
     cuda::CudaSessionOptions options;
     options.max_streams = cuda::parse_stream_count(std::getenv("PFRT_CUDA_STREAMS"));
+    // A shard of a sharded session runs its branches on GPU rank mod the GPUs (as NCCL's ranks do).
+    options.shard = backend_options.shard;
+    int devices = 0;
+    if (options.shard.ranks > 1 && cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0) {
+      options.device = int(options.shard.rank % uint32_t(devices));
+    }
     return std::make_unique<cuda::CudaSession>(std::move(model), options);
   }
 };

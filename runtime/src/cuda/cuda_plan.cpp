@@ -23,10 +23,12 @@ uint32_t parse_stream_count(const char* text) {
   return uint32_t(n);
 }
 
-plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch, uint32_t max_streams) {
+plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch, uint32_t max_streams,
+                                 const plan::Shard& shard) {
   plan::PlanOptions options;
   options.batch = batch;
   options.max_slots = std::max(1u, max_streams);
+  options.shard = shard;
   return plan::ExecutionPlan(config, options);
 }
 

@@ -23,9 +23,10 @@ inline constexpr uint32_t kMaxStreams = 64;
 // Error naming the variable and the value when it is not an integer in 1..kMaxStreams.
 uint32_t parse_stream_count(const char* text);
 
-// The plan of a session with at most `max_streams` branch streams (one per branch at most,
-// branch b on stream b mod streams) and buffers for batches up to `batch`.
-plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch, uint32_t max_streams);
+// The plan of a session with at most `max_streams` branch streams (one per branch of `shard` at
+// most, its i-th branch on stream i mod streams) and buffers for batches up to `batch`.
+plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch, uint32_t max_streams,
+                                 const plan::Shard& shard = {});
 
 // Threads of one attention block (a multiple of the warp size), and its static shared memory:
 // one float per warp for the block's reductions.

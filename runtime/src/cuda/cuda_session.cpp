@@ -3,6 +3,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -36,7 +37,11 @@ struct CudaSession::BranchStream {
 };
 
 CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSessionOptions& options)
-    : model_(std::move(model)), device_(options.device), max_streams_(options.max_streams), book_(options.graph_slots) {
+    : model_(std::move(model)),
+      device_(options.device),
+      max_streams_(options.max_streams),
+      shard_(options.shard),
+      book_(options.graph_slots) {
   const ModelConfig& c = model_->config();
   if (std::string why = unsupported_reason(c); !why.empty()) core::fail(PFRT_UNSUPPORTED, "cuda: " + why);
   const ScopedDevice on_device(device_);
@@ -64,7 +69,7 @@ CudaSession::CudaSession(std::shared_ptr<const core::Model> model, const CudaSes
   main_ = make_stream();
   const size_t workspace = blas_workspace_bytes(compute_major_);
   main_blas_ = std::make_unique<Blas>(main_.get(), workspace);
-  const uint32_t stream_count = session_plan(c, 1, max_streams_).slots();
+  const uint32_t stream_count = session_plan(c, 1, max_streams_, shard_).slots();
   for (uint32_t s = 0; s < stream_count; ++s) streams_.push_back(std::make_unique<BranchStream>(workspace));
   forked_.assign(stream_count, 0);
 
@@ -129,7 +134,7 @@ void CudaSession::allocate(size_t batch) {
   book_.clear();
   for (GraphExec& g : graphs_) g.reset();
   const ModelConfig& c = model_->config();
-  plan::ExecutionPlan grown = session_plan(c, batch, max_streams_);
+  plan::ExecutionPlan grown = session_plan(c, batch, max_streams_, shard_);
   plan_ = plan::ExecutionPlan();  // batch 0 (nothing usable) if an allocation below fails
   input_host_ = PinnedFloats(batch * c.image_floats(), mapped_, "cudaHostAlloc(input)");
   logits_host_ = PinnedFloats(batch * c.classes, mapped_, "cudaHostAlloc(logits)");
@@ -203,9 +208,9 @@ void CudaSession::enqueue_stage(const plan::Stage& s, const plan::Memory& m, siz
     case plan::Op::kMeanRows:  // dense rows into the branch's dense pooled slice
       kernels::pool(in, n, s.in.rows, s.in.cols, format::Pooling::kMean, out, stream);
       break;
-    case plan::Op::kMerge:  // the pooled slices of branches 0..prefix-1, each n x D dense
-      kernels::merge_branches(plan::locate(plan_, m, s.in, 0), s.in.branch_stride, prefix, weights_->merge_weights(),
-                              n * s.out.cols, out, stream);
+    case plan::Op::kMerge:  // the pooled slices of this shard's branches of 0..prefix-1, each n x D dense
+      kernels::merge_branches(plan::locate(plan_, m, s.in, 0), s.in.branch_stride, shard_.rank, shard_.ranks, prefix,
+                              weights_->merge_weights(), n * s.out.cols, out, stream);
       break;
   }
 }
@@ -231,11 +236,24 @@ void CudaSession::enqueue_branch(uint32_t branch, size_t batch) {
   }
 }
 
-void CudaSession::enqueue_head(size_t batch, uint32_t k) {
+void CudaSession::enqueue_head(size_t batch, uint32_t k, core::ShardLink* link) {
   const ModelConfig& c = model_->config();
   const cudaStream_t s = main_.get();
   const plan::Memory m = memory(0);
-  for (const plan::Stage& stage : plan_.head()) enqueue_stage(stage, m, batch, 0, k, s, main_blas_->get());
+  for (const plan::Stage& stage : plan_.head()) {
+    enqueue_stage(stage, m, batch, 0, k, s, main_blas_->get());
+    if (stage.op != plan::Op::kMerge || link == nullptr) continue;
+    // This rank's share of the merge, summed over the ranks on the host, back where it was.
+    float* merged = plan::locate(plan_, m, stage.out);
+    const size_t floats = batch * stage.out.cols;
+    merged_host_.resize(std::max(merged_host_.size(), floats));  // grows once per larger batch
+    check(cudaMemcpyAsync(merged_host_.data(), merged, floats * sizeof(float), cudaMemcpyDeviceToHost, s),
+          "cudaMemcpyAsync(merge to the host)");
+    check(cudaStreamSynchronize(s), "cudaStreamSynchronize(merge)");
+    link->reduce(merged_host_.data(), floats);
+    check(cudaMemcpyAsync(merged, merged_host_.data(), floats * sizeof(float), cudaMemcpyHostToDevice, s),
+          "cudaMemcpyAsync(merge from the host)");
+  }
   if (!mapped_) {
     check(cudaMemcpyAsync(logits_host_.host(), logits_dev_.get(), batch * c.classes * sizeof(float),
                           cudaMemcpyDeviceToHost, s),
@@ -380,6 +398,11 @@ void CudaSession::finish_in_flight() {
   }
 }
 
+// Branch by branch (launch_branches): this shard's branches (every one unless sharded), the
+// prefix settled (with the other ranks when sharded: ShardLink::agree), then the head over it
+// (its merge summed over the ranks when sharded). Every branch of the prefix that this session
+// owns has finished by then; branches still running write others, and the next run waits for
+// them (finish_in_flight).
 RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunControl& control) {
   ++counters_.eager_runs;
   const cudaStream_t main = main_.get();
@@ -388,27 +411,25 @@ RunStatus CudaSession::run_stepwise(const core::RunRequest& r, const core::RunCo
   record_timing(t_stem_, main);
   check(cudaEventRecord(fork_.get(), main), "cudaEventRecord(fork)");
 
-  StepwiseQueue queue(*this, r.batch);
-  const LaunchOutcome out = launch_branches(queue, r.branches, uint32_t(streams_.size()), control);
-  const uint32_t used =
-      plan::settle(out.stopped, out.prefix, r.branches, control.best_prefix_on_deadline).branches_used;
+  main_in_flight_ = true;  // until the head's synchronisation: an early answer or an error leaves it running
+
+  StepwiseQueue branches(*this, r.batch);
+  ShardQueue owned(branches, shard_);
+  const LaunchOutcome out = launch_branches(owned, shard_.owned_below(r.branches), uint32_t(streams_.size()), control);
   if (out.prefix == out.launched) {  // nothing left running on the branch streams
     for (const auto& s : streams_) s->in_flight = false;
   }
-  if (used == 0) {  // what still runs finishes before the next run
-    main_in_flight_ = true;
-    return {out.stopped, 0};
-  }
-  // The head reads the pooled rows of branches 0..used-1, finished already; branches still
-  // running write others, and the next run waits for them (finish_in_flight).
-  for (uint32_t b = 0; b < used; ++b) {
-    check(cudaStreamWaitEvent(main, t_branch_end_[b].get(), 0), "cudaStreamWaitEvent(branch)");
+  const RunStatus status = plan::settle(control, out.stopped, shard_.finished_prefix(out.prefix, r.branches), r);
+  if (status.branches_used == 0) return status;
+  for (uint32_t i = 0; i < shard_.owned_below(status.branches_used); ++i) {
+    check(cudaStreamWaitEvent(main, t_branch_end_[shard_.branch(i)].get(), 0), "cudaStreamWaitEvent(branch)");
   }
   record_timing(t_join_, main);
-  enqueue_head(r.batch, used);
+  enqueue_head(r.batch, status.branches_used, control.shard);
   record_timing(t_end_, main);
   check(cudaStreamSynchronize(main), "cudaStreamSynchronize(head)");
-  return {out.stopped, used};
+  main_in_flight_ = false;
+  return status;
 }
 
 namespace {
@@ -423,7 +444,10 @@ double event_ms(const Event& from, const Event& to) {
 
 void CudaSession::fill_profile(core::RunProfile& profile, uint32_t branches, bool head) const {
   profile.stem_ms += event_ms(t_start_, t_stem_);
-  for (uint32_t b = 0; b < branches; ++b) profile.branch_ms[b] += event_ms(t_branch_start_[b], t_branch_end_[b]);
+  for (uint32_t i = 0; i < shard_.owned_below(branches); ++i) {
+    const uint32_t b = shard_.branch(i);
+    profile.branch_ms[b] += event_ms(t_branch_start_[b], t_branch_end_[b]);
+  }
   if (head) {
     profile.branches_ms += event_ms(t_stem_, t_join_);
     profile.head_ms += event_ms(t_join_, t_end_);
@@ -443,7 +467,9 @@ RunStatus CudaSession::run(const core::RunRequest& r, const core::RunControl& co
   reserve(r.batch);
   std::memcpy(input_host_.host(), r.input, r.batch * c.image_floats() * sizeof(float));
 
-  const bool stepwise = control.deadline != core::Clock::time_point::max() || control.on_branch_start != nullptr;
+  // A sharded run goes branch by branch too: its head waits for the other ranks.
+  const bool stepwise = control.deadline != core::Clock::time_point::max() || control.on_branch_start != nullptr ||
+                        control.shard != nullptr;
   const RunStatus status = stepwise ? run_stepwise(r, control) : run_whole(r, control);
   if (status.branches_used > 0) {
     std::memcpy(r.logits, logits_host_.host(), r.batch * c.classes * sizeof(float));

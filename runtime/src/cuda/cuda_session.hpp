@@ -16,6 +16,10 @@
 // Creation, growth and destruction allocate or free while no other thread captures on the
 // device, and every call leaves the caller's current device as it was (device_scope.hpp).
 //
+// A sharded session (CudaSessionOptions::shard) runs only its shard's branches, always branch
+// by branch (the head waits for the other ranks, so no graph holds a whole run),
+// and sums the merge of its branches over the ranks on the host (core::ShardLink::reduce).
+//
 // Buffers (the plan's arenas) are allocated for the largest batch seen (a larger batch plans
 // again, reallocates and drops the graphs); a run in steady state allocates nothing. Input and logits go through pinned host
 // buffers: mapped ones that kernels read and write directly on integrated GPUs (Jetson),
@@ -39,6 +43,7 @@ struct CudaSessionOptions {
   bool force_mapped = false;  // tests: mapped host input/output (Tegra's path) on a discrete GPU too
   uint32_t max_streams = kDefaultMaxStreams;
   size_t graph_slots = 4;  // (batch, prefix) keys whose graphs are kept
+  plan::Shard shard;       // the branches this session runs (every one unless sharded)
 };
 
 class CudaSession final : public core::BackendSession {
@@ -87,7 +92,8 @@ class CudaSession final : public core::BackendSession {
   void enqueue_run(size_t batch, uint32_t k);
   void enqueue_stem(size_t batch);
   void enqueue_branch(uint32_t branch, size_t batch);
-  void enqueue_head(size_t batch, uint32_t k);
+  // The head over the prefix 1..k; with `link`, the merge is summed over the ranks before the rest.
+  void enqueue_head(size_t batch, uint32_t k, core::ShardLink* link = nullptr);
   void capture(size_t slot, size_t batch, uint32_t k);
   core::RunStatus run_whole(const core::RunRequest& r, const core::RunControl& control);
   core::RunStatus run_stepwise(const core::RunRequest& r, const core::RunControl& control);
@@ -116,7 +122,9 @@ class CudaSession final : public core::BackendSession {
 
   // The plan and its buffers, for plan_.batch() images.
   uint32_t max_streams_ = kDefaultMaxStreams;
+  plan::Shard shard_;
   plan::ExecutionPlan plan_;
+  std::vector<float> merged_host_;  // a sharded run's merge, summed over the ranks on the host
   PinnedFloats input_host_, logits_host_;
   DeviceFloats input_dev_, logits_dev_;  // discrete GPUs only
   DeviceFloats session_arena_;

@@ -26,9 +26,10 @@ void linear_epilogue(float* y, size_t y_stride, size_t rows, size_t cols, const 
 // y = a + b over [rows, cols], each with its own row stride.
 void add_rows(const float* a, size_t a_stride, const float* b, size_t b_stride, float* y, size_t y_stride, size_t rows,
               size_t cols, cudaStream_t stream);
-// merged[i] = sum over b < count, in branch order, of (weights ? weights[b] : 1) * outs[b * stride + i].
-void merge_branches(const float* outs, size_t stride, size_t count, const float* weights, size_t n, float* merged,
-                    cudaStream_t stream);
+// merged[i] = sum over b = first, first + step, ... < end, in branch order, of (weights ? weights[b] : 1) *
+// outs[b * stride + i] (step 1 from 0: every branch of the prefix; a shard's: from its rank by the ranks).
+void merge_branches(const float* outs, size_t stride, size_t first, size_t step, size_t end, const float* weights,
+                    size_t n, float* merged, cudaStream_t stream);
 
 // kernels_norm.cu
 

@@ -69,11 +69,11 @@ __global__ void add_rows_kernel(const float* a, size_t a_stride, const float* b,
   }
 }
 
-__global__ void merge_kernel(const float* outs, size_t stride, size_t count, const float* weights, size_t n,
-                             float* merged) {
+__global__ void merge_kernel(const float* outs, size_t stride, size_t first, size_t step, size_t end,
+                             const float* weights, size_t n, float* merged) {
   for (size_t i = first_index(); i < n; i += grid_stride()) {
     float sum = 0.0f;  // the reference's order: branch 0 first, one rounding per add
-    for (size_t b = 0; b < count; ++b) sum += (weights != nullptr ? weights[b] : 1.0f) * outs[b * stride + i];
+    for (size_t b = first; b < end; b += step) sum += (weights != nullptr ? weights[b] : 1.0f) * outs[b * stride + i];
     merged[i] = sum;
   }
 }
@@ -118,9 +118,9 @@ void add_rows(const float* a, size_t a_stride, const float* b, size_t b_stride, 
   check_launch("add_rows kernel");
 }
 
-void merge_branches(const float* outs, size_t stride, size_t count, const float* weights, size_t n, float* merged,
-                    cudaStream_t stream) {
-  merge_kernel<<<blocks_for(n), kThreads, 0, stream>>>(outs, stride, count, weights, n, merged);
+void merge_branches(const float* outs, size_t stride, size_t first, size_t step, size_t end, const float* weights,
+                    size_t n, float* merged, cudaStream_t stream) {
+  merge_kernel<<<blocks_for(n), kThreads, 0, stream>>>(outs, stride, first, step, end, weights, n, merged);
   check_launch("merge_branches kernel");
 }
 

@@ -3,9 +3,8 @@
 //
 // The session's collectives run on a duplicate of the application's communicator (its own
 // traffic cannot mix with the application's) whose errors are returned, not fatal
-// (MPI_ERRORS_RETURN). Each is nonblocking (MPI_Iallreduce, MPI_Comm_idup) and polled: MPI_Test
-// in a loop for a few microseconds, then with short sleeps (a waiting rank leaves its core to the
-// others), until it completes or the timeout passes. A collective that timed out cannot be
+// (MPI_ERRORS_RETURN). Each is nonblocking (MPI_Iallreduce, MPI_Comm_idup) and polled with MPI_Test
+// until it completes or the timeout passes (transport/collective_wait.hpp). A collective that timed out cannot be
 // cancelled (MPI has no way to): the transport is then broken, its communicator is not freed
 // and every later call fails at once.
 #include "pfrt/pfrt_mpi.h"
@@ -13,23 +12,17 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
-#include <thread>
+
+#include "transport/collective_wait.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-constexpr double kDefaultTimeoutMs = 60000.0;
-// Polls without sleeping for this long: a collective whose ranks are all there completes within it.
-constexpr auto kSpin = std::chrono::microseconds(50);
-constexpr auto kNap = std::chrono::microseconds(20);
+using pfrt::transport::kDefaultTimeoutMs;
 
 bool g_initialised_by_pfrt = false;
 
@@ -64,24 +57,13 @@ struct Link {
 
 // Polls `request` until it completes, fails or `timeout_ms` passes; empty, or why not.
 std::string wait(MPI_Request& request, double timeout_ms) {
-  const Clock::time_point start = Clock::now();
-  const auto timeout = std::chrono::duration<double, std::milli>(timeout_ms);
-  for (;;) {
+  const auto test = [&request](std::string& error) {
     int done = 0;
     const int rc = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    if (rc != MPI_SUCCESS) return mpi_error(rc);
-    if (done) return {};
-    const auto waited = Clock::now() - start;
-    if (waited > timeout) {
-      char text[160];
-      std::snprintf(text, sizeof text,
-                    "no answer from the other ranks within %.0f ms (a rank exited, failed, or makes different calls; "
-                    "PFRT_MPI_TIMEOUT_MS sets the limit)",
-                    timeout_ms);
-      return text;
-    }
-    if (waited > kSpin) std::this_thread::sleep_for(kNap);
-  }
+    if (rc != MPI_SUCCESS) error = mpi_error(rc);
+    return rc == MPI_SUCCESS && done != 0;
+  };
+  return pfrt::transport::wait_for(test, timeout_ms, "PFRT_MPI_TIMEOUT_MS");
 }
 
 pfrt_status all_reduce(void* context, pfrt_shard_op op, void* data, size_t count, char* message, size_t message_size) {
@@ -106,19 +88,12 @@ void release(void* context) {
   delete link;
 }
 
-double timeout_from_environment() {
-  const char* text = std::getenv("PFRT_MPI_TIMEOUT_MS");
-  if (text == nullptr || *text == '\0') return kDefaultTimeoutMs;
-  char* end = nullptr;
-  const double ms = std::strtod(text, &end);
-  return end != text && *end == '\0' && ms > 0 ? ms : kDefaultTimeoutMs;
-}
-
 // The link for `options`; what fails is kept in link->error, which the session's first
 // collective (at creation) reports through libpfrt, on every rank that sees it.
 Link* open_link(const pfrt_mpi_options& options) {
   Link* link = new Link;
-  link->timeout_ms = options.timeout_ms > 0 ? options.timeout_ms : timeout_from_environment();
+  link->timeout_ms =
+      options.timeout_ms > 0 ? options.timeout_ms : pfrt::transport::timeout_from_environment("PFRT_MPI_TIMEOUT_MS");
   if (options.comm == nullptr) link->error = ensure_mpi();
   if (!link->error.empty()) return link;
   int initialised = 0;

@@ -172,8 +172,9 @@ class ExecutionPlan {
   uint32_t slots() const { return threads_.slots(); }
   // Branches launch in index order. An executor that runs branches itself lets each slot take
   // the next unlaunched branch when it is free; one that queues work ahead (CUDA streams) puts
-  // branch b on slot queued_slot(b). Both give a finished prefix in index order.
-  uint32_t queued_slot(uint32_t branch) const { return branch % slots(); }
+  // branch b on slot queued_slot(b): a shard's i-th branch (plan::Shard::branch) on slot i mod
+  // slots. Both give a finished prefix in index order.
+  uint32_t queued_slot(uint32_t branch) const { return branch / shard_.ranks % slots(); }
 
   // 2 x multiply-adds per image of the stem, one branch and the head: equal to
   // format::operation_count (a test checks), so every backend is credited the same work.

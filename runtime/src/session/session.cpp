@@ -70,8 +70,8 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   if (shard_ != nullptr) {
     options_.shard = shard_->shard();
     if (options_.shard.ranks > 1 && !backend_->shards()) {
-      fail(PFRT_UNSUPPORTED,
-           std::string("backend '") + backend_->name() + "' does not run sharded sessions (cpu and reference do)");
+      fail(PFRT_UNSUPPORTED, std::string("backend '") + backend_->name() +
+                                 "' does not run sharded sessions (cpu, reference and cuda do)");
     }
     if (options_.shard.ranks > model_->config().branches) {
       fail(PFRT_INVALID_ARGUMENT, std::to_string(options_.shard.ranks) + " ranks for a model of " +
