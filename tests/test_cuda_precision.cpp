@@ -18,6 +18,7 @@
 #include "cuda/gemm_precision.hpp"
 #include "error.hpp"
 #include "format/model_spec.hpp"
+#include "reference/ops.hpp"
 #include "support/model_cases.hpp"
 #include "support/test_models.hpp"
 
@@ -234,6 +235,64 @@ TEST_CASE("int8 weights are packed padded with zeros, with their scales, for the
       }
     }
     CHECK(present == cuda::gemm_weight_count(c) - (single_head ? c.branches * c.blocks_per_branch : 0));
+  }
+}
+
+TEST_CASE("every GEMM of the plan reads its layer's rows: padded int8 sums are the exact sums, f16 rows the model's") {
+  for (const Precision p : {Precision::kInt8, Precision::kF16}) {
+    CAPTURE(format::to_string(p));
+    format::ModelConfig c = config_of(p);
+    c.pooling = format::Pooling::kCls;  // the last block's class-row saving slices the QKV weight
+    const auto model = test::make_model(c, 8);
+    const cuda::PackedGemmWeights packed = cuda::pack_gemm_weights(*model);
+    const plan::ExecutionPlan plan = cuda::session_plan(c, 2, 2);
+    bool sliced = false;
+    uint32_t seed = 20;
+    for (const plan::LinearLayer& l : plan.linears()) {
+      CAPTURE(l.name);
+      sliced = sliced || l.first_row != 0;
+      const uint32_t branches = l.weight.kind == plan::WeightRef::Kind::kBlock ? c.branches : 1;
+      for (uint32_t b = 0; b < branches; ++b) {
+        const cuda::PackedGemmWeight& piece = packed.pieces[cuda::gemm_weight_index(c, l.weight, b)];
+        const cuda::GemmOperand o = cuda::gemm_operand(packed.blob.data(), piece, l.first_row);
+        const auto* values = static_cast<const uint8_t*>(o.values);
+        if (p == Precision::kF16) {
+          const float* f = plan::resolve(model->weights(), l.weight, b) + size_t{l.first_row} * l.in;
+          bool same = true;
+          for (size_t n = 0; n < l.out; ++n) {
+            for (size_t k = 0; k < l.in; ++k) {
+              uint16_t h;
+              std::memcpy(&h, values + (n * o.ld + k) * 2, 2);
+              same = same && from_half_bits(h) == f[n * l.in + k];
+            }
+          }
+          CHECK(same);
+          continue;
+        }
+        // What cublasLt (or the own kernel) computes: m padded channels over k padded columns.
+        const cuda::Int8GemmShape shape = cuda::int8_gemm_shape(l.in, l.out);
+        CHECK(o.ld == shape.k);
+        // Inside the piece's padded rows.
+        REQUIRE(values + shape.m * shape.k <=
+                packed.blob.data() + piece.values + cuda::int8_weight_rows(piece.rows) * piece.ld);
+        const core::Int8Weight q = plan::resolve_int8(model->weights(), l.weight, b);
+        const std::vector<float> x = test::random_floats(l.in, seed++);
+        std::vector<int8_t> qx(shape.k, 0);
+        float sx = 0.0f;
+        reference::quantize_row(x.data(), l.in, qx.data(), &sx);
+        bool exact = true, scales = true;
+        for (size_t n = 0; n < l.out; ++n) {
+          int32_t padded = 0, want = 0;
+          for (size_t k = 0; k < shape.k; ++k) padded += int32_t(qx[k]) * int32_t(int8_t(values[n * shape.k + k]));
+          for (size_t k = 0; k < l.in; ++k) want += int32_t(qx[k]) * int32_t(q.values[(l.first_row + n) * l.in + k]);
+          exact = exact && padded == want;
+          scales = scales && o.scales[n] == q.scales[l.first_row + n];
+        }
+        CHECK(exact);
+        CHECK(scales);
+      }
+    }
+    CHECK(sliced);
   }
 }
 

@@ -104,15 +104,10 @@ DeviceWeights::DeviceWeights(const core::Model& model) {
   if (packed.precision == format::Precision::kInt8) lt_ = lt_handle();
 }
 
-DeviceWeights::GemmWeight DeviceWeights::gemm_weight(const format::ModelConfig& config, const plan::WeightRef& ref,
-                                                     uint32_t branch) const {
-  const PackedGemmWeight& p = gemm_pieces_.at(gemm_weight_index(config, ref, branch));
-  const auto* base = reinterpret_cast<const uint8_t*>(gemm_blob_.get());
-  GemmWeight g;
-  g.values = base + p.values;
-  g.scales = reinterpret_cast<const float*>(base + p.scales);
-  g.ld = p.ld;
-  return g;
+GemmOperand DeviceWeights::gemm_operand(const format::ModelConfig& config, const plan::WeightRef& ref, uint32_t branch,
+                                        uint32_t first_row) const {
+  return cuda::gemm_operand(reinterpret_cast<const uint8_t*>(gemm_blob_.get()),
+                            gemm_pieces_.at(gemm_weight_index(config, ref, branch)), first_row);
 }
 
 std::shared_ptr<const DeviceWeights> shared_device_weights(const std::shared_ptr<const core::Model>& model,

@@ -40,14 +40,10 @@ class DeviceWeights {
   const float* merge_weights() const { return merge_weights_; }
   size_t bytes() const { return (blob_.size() + gemm_blob_.size()) * sizeof(float); }
 
-  // A GEMM weight of an f16 or int8 model (gemm_precision.hpp's PackedGemmWeights on the
-  // device): half or int8 rows `ld` elements apart, and int8's per-channel scales.
-  struct GemmWeight {
-    const void* values = nullptr;
-    const float* scales = nullptr;
-    size_t ld = 0;
-  };
-  GemmWeight gemm_weight(const format::ModelConfig& config, const plan::WeightRef& ref, uint32_t branch) const;
+  // What the GEMM of an f16 or int8 model's layer on rows [first_row, ...) of a weight reads
+  // (gemm_precision.hpp's packed weights, on the device).
+  GemmOperand gemm_operand(const format::ModelConfig& config, const plan::WeightRef& ref, uint32_t branch,
+                           uint32_t first_row) const;
   // int8 models: the device's cublasLt handle (linear_int8.hpp), made with the weights.
   cublasLtHandle_t lt() const { return lt_; }
 

@@ -128,10 +128,12 @@ PackedGemmWeights pack_gemm_weights(const core::Model& model) {
     p.cols = uint32_t(shape[1]);
     if (int8) {
       p.ld = int8_gemm_shape(p.cols, p.rows).k;
+      p.element_bytes = 1;
       p.values = place(int8_weight_rows(p.rows) * p.ld);
       p.scales = place(int8_weight_rows(p.rows) * sizeof(float));
     } else {
       p.ld = f16_row_halves(p.cols);
+      p.element_bytes = sizeof(uint16_t);
       p.values = place(size_t{p.rows} * p.ld * sizeof(uint16_t));
     }
   });
@@ -155,6 +157,14 @@ PackedGemmWeights pack_gemm_weights(const core::Model& model) {
     }
   });
   return packed;
+}
+
+GemmOperand gemm_operand(const uint8_t* blob, const PackedGemmWeight& piece, uint32_t first_row) {
+  GemmOperand o;
+  o.values = blob + piece.values + size_t{first_row} * piece.ld * piece.element_bytes;
+  o.scales = reinterpret_cast<const float*>(blob + piece.scales) + first_row;
+  o.ld = piece.ld;
+  return o;
 }
 
 uint16_t to_half_bits(float v) {

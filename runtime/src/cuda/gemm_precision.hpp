@@ -83,9 +83,10 @@ size_t gemm_weight_index(const format::ModelConfig& config, const plan::WeightRe
 struct PackedGemmWeight {
   bool present = false;  // false for the absent output projection
   uint32_t rows = 0, cols = 0;
-  size_t ld = 0;      // elements between rows
-  size_t values = 0;  // byte offset in the blob
-  size_t scales = 0;  // int8: byte offset of the scales
+  size_t ld = 0;             // elements between rows
+  size_t values = 0;         // byte offset in the blob
+  size_t scales = 0;         // int8: byte offset of the scales
+  size_t element_bytes = 0;  // 2 (f16) or 1 (int8)
 };
 struct PackedGemmWeights {
   format::Precision precision = format::Precision::kF32;
@@ -95,6 +96,16 @@ struct PackedGemmWeights {
 inline constexpr size_t kGemmWeightAlignBytes = 256;
 // Empty (no pieces) for an f32 model.
 PackedGemmWeights pack_gemm_weights(const core::Model& model);
+
+// What a GEMM reads of a packed weight for a layer on its rows from `first_row`, in a copy of the
+// blob at `blob` (host or device memory): its values from that row (rows ld elements apart), and
+// int8's scales from that channel.
+struct GemmOperand {
+  const void* values = nullptr;
+  const float* scales = nullptr;
+  size_t ld = 0;
+};
+GemmOperand gemm_operand(const uint8_t* blob, const PackedGemmWeight& piece, uint32_t first_row);
 
 // binary16 bits of v, rounded to nearest even (the f16 model's weights, widened to f32 when it
 // was opened, come back exactly).

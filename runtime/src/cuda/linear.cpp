@@ -47,24 +47,16 @@ void enqueue_linear_stage(const plan::ExecutionPlan& plan, const plan::Stage& s,
       break;
     }
     case GemmPath::kHalfGemm: {
-      const DeviceWeights::GemmWeight g = weights.gemm_weight(c, l.weight, branch);
-      const auto* w = static_cast<const uint16_t*>(g.values) + size_t{l.first_row} * g.ld;
-      linear_f16(blas, in, s.in.matrix_stride(), rows, l.in, w, g.ld, l.out, reinterpret_cast<uint16_t*>(scratch), out,
-                 s.out.matrix_stride(), stream);
+      const GemmOperand g = weights.gemm_operand(c, l.weight, branch, l.first_row);
+      linear_f16(blas, in, s.in.matrix_stride(), rows, l.in, static_cast<const uint16_t*>(g.values), g.ld, l.out,
+                 reinterpret_cast<uint16_t*>(scratch), out, s.out.matrix_stride(), stream);
       break;
     }
     case GemmPath::kInt8Matmul: {
-      const DeviceWeights::GemmWeight g = weights.gemm_weight(c, l.weight, branch);
-      const Int8Linear op{in,
-                          s.in.matrix_stride(),
-                          rows,
-                          l.in,
-                          l.out,
-                          static_cast<const int8_t*>(g.values) + size_t{l.first_row} * g.ld,
-                          g.scales + l.first_row,
-                          scratch,
-                          out,
-                          s.out.matrix_stride()};
+      const GemmOperand g = weights.gemm_operand(c, l.weight, branch, l.first_row);
+      const Int8Linear op{
+          in,  s.in.matrix_stride(), rows, l.in, l.out, static_cast<const int8_t*>(g.values), g.scales, scratch,
+          out, s.out.matrix_stride()};
       kernels::Int8Epilogue epilogue{};
       epilogue.bias = bias;
       epilogue.gelu = gelu;
