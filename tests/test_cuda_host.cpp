@@ -20,6 +20,7 @@
 #include "backend/backend.hpp"
 #include "cuda/branch_launcher.hpp"
 #include "cuda/cublas_library.hpp"
+#include "cuda/cublaslt_library.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_plan.hpp"
@@ -292,35 +293,42 @@ TEST_CASE("the cuda backend is listed between the CPU backends and the reference
   if (cpu_at != names.end()) CHECK(cpu_at < cuda_at);
 }
 
-TEST_CASE("asking for the cuda backend without a usable GPU is a clear error") {
+TEST_CASE("asking for the cuda backend without a usable GPU is a clear error, for models of every precision") {
   const std::string why = core::cuda_backend().unavailable_reason();
-  test::TempDir dir;
-  const std::string path = dir.write("m.pfrt", test::model_bytes(test::tiny_config()));
-  pfrt_model* model = nullptr;
-  REQUIRE(pfrt_model_open(path.c_str(), &model) == PFRT_OK);
-  pfrt_session_options options;
-  pfrt_session_options_init(&options);
-  options.backend = "cuda";
-  pfrt_session* session = nullptr;
-  const pfrt_status status = pfrt_session_create(model, &options, &session);
-  if (why.empty()) {  // a GPU is present: the session must work
-    MESSAGE("a CUDA device is present: checking that a cuda session is created");
-    CHECK(status == PFRT_OK);
-    CHECK(std::string(pfrt_session_get_backend(session)) == "cuda");
-  } else {
-    CHECK(why.rfind("no CUDA device: ", 0) == 0);
-    CHECK(why.size() > std::string("no CUDA device: ").size());
-    CHECK(status == PFRT_BACKEND_ERROR);
-    CHECK(session == nullptr);
-    CHECK(std::string(pfrt_last_error()) == "backend 'cuda' cannot run here: " + why);
-    CHECK(pfrt_backend_check("cuda") == PFRT_BACKEND_ERROR);
-    CHECK(std::string(pfrt_last_error()) == "backend 'cuda' cannot run here: " + why);
-    // The default backend skips it and still runs.
-    REQUIRE(pfrt_session_create(model, nullptr, &session) == PFRT_OK);
-    CHECK(std::string(pfrt_session_get_backend(session)) != "cuda");
+  // f16 and int8 models too: refused for want of a GPU, never as an unsupported precision.
+  for (const format::Precision precision :
+       {format::Precision::kF32, format::Precision::kF16, format::Precision::kInt8}) {
+    CAPTURE(format::to_string(precision));
+    format::ModelConfig config = test::tiny_config();
+    config.quantization = format::Quantization::of(precision);
+    test::TempDir dir;
+    const std::string path = dir.write("m.pfrt", test::model_bytes(config));
+    pfrt_model* model = nullptr;
+    REQUIRE(pfrt_model_open(path.c_str(), &model) == PFRT_OK);
+    pfrt_session_options options;
+    pfrt_session_options_init(&options);
+    options.backend = "cuda";
+    pfrt_session* session = nullptr;
+    const pfrt_status status = pfrt_session_create(model, &options, &session);
+    if (why.empty()) {  // a GPU is present: the session must work
+      MESSAGE("a CUDA device is present: checking that a cuda session is created");
+      CHECK(status == PFRT_OK);
+      CHECK(std::string(pfrt_session_get_backend(session)) == "cuda");
+    } else {
+      CHECK(why.rfind("no CUDA device: ", 0) == 0);
+      CHECK(why.size() > std::string("no CUDA device: ").size());
+      CHECK(status == PFRT_BACKEND_ERROR);
+      CHECK(session == nullptr);
+      CHECK(std::string(pfrt_last_error()) == "backend 'cuda' cannot run here: " + why);
+      CHECK(pfrt_backend_check("cuda") == PFRT_BACKEND_ERROR);
+      CHECK(std::string(pfrt_last_error()) == "backend 'cuda' cannot run here: " + why);
+      // The default backend skips it and still runs.
+      REQUIRE(pfrt_session_create(model, nullptr, &session) == PFRT_OK);
+      CHECK(std::string(pfrt_session_get_backend(session)) != "cuda");
+    }
+    pfrt_session_destroy(session);
+    pfrt_model_close(model);
   }
-  pfrt_session_destroy(session);
-  pfrt_model_close(model);
 }
 
 namespace {
@@ -329,7 +337,9 @@ namespace {
 int cublas_lazy_check() {
   const std::string name = cuda::cublas_library_name();
   if (name.rfind("libcublas.so.", 0) != 0) return 2;
-  if (::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD) != nullptr) return 3;  // loaded at start
+  // Neither cuBLAS nor cublasLt loaded at start.
+  if (::dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD) != nullptr) return 3;
+  if (::dlopen(cuda::cublaslt_library_name(), RTLD_NOW | RTLD_NOLOAD) != nullptr) return 6;
   // Loading needs the library, not a GPU.
   const cuda::CublasLibrary& blas = cuda::cublas();
   if (blas.create == nullptr || blas.destroy == nullptr || blas.sgemm == nullptr) return 4;
@@ -356,7 +366,7 @@ TEST_CASE("cuBLAS is loaded on first use, not at process start") {
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
   REQUIRE(WIFEXITED(status));
-  // 3: loaded at process start; 4, 5: not loaded or incomplete on first use.
+  // 3, 6: cuBLAS or cublasLt loaded at process start; 4, 5: not loaded or incomplete on first use.
   CHECK(WEXITSTATUS(status) == 0);
 }
 

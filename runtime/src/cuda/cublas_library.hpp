@@ -16,6 +16,10 @@ struct CublasLibrary {
   decltype(&cublasSetMathMode) set_math_mode;
   decltype(&cublasSetPointerMode_v2) set_pointer_mode;
   decltype(&cublasSgemm_v2) sgemm;
+  // f16 GEMMs (linear_f16.hpp); the library's function (cublas_api.h overloads the name for C++).
+  cublasStatus_t (*gemm_ex)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
+                            const void*, cudaDataType, int, const void*, cudaDataType, int, const void*, void*,
+                            cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
 };
 
 // The library's file name for this toolkit's major version ("libcublas.so.13").

@@ -55,10 +55,7 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<BackendSession> create_session(std::shared_ptr<const Model> model,
                                                  const BackendOptions& backend_options) const override {
-    // f16 models run with the weights the model widened to f32; int8 GEMMs are not written yet.
-    if (model->config().quantization.precision == format::Precision::kInt8) {
-      fail(PFRT_UNSUPPORTED, model->origin() + ": the cuda backend does not run int8 models yet; use the cpu backend");
-    }
+    // Every precision runs: f32, f16 and int8 GEMMs (gemm_precision.hpp).
     cuda::CudaSessionOptions options;
     options.max_streams = cuda::parse_stream_count(std::getenv("PFRT_CUDA_STREAMS"));
     // A shard of a sharded session runs its branches on GPU rank mod the GPUs (as NCCL's ranks do).

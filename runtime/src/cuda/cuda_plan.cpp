@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "cuda/gemm_precision.hpp"
 #include "error.hpp"
 
 namespace pfrt::cuda {
@@ -29,6 +30,15 @@ plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch
   options.batch = batch;
   options.max_slots = std::max(1u, max_streams);
   options.shard = shard;
+  if (config.quantization.precision == format::Precision::kF32) return plan::ExecutionPlan(config, options);
+  // f16 and int8 GEMM stages get a scratch buffer sized by their layer, whose shape a plan
+  // without the scratch gives (the layers are numbered alike in both).
+  const plan::ExecutionPlan layers(config, options);
+  const auto& linears = layers.linears();
+  options.int8_scratch = [&linears](uint32_t layer, size_t rows) {
+    return int8_scratch(linears[layer].in, linears[layer].out, rows).floats;
+  };
+  options.f16_scratch = [&linears](uint32_t layer, size_t rows) { return f16_scratch_floats(linears[layer].in, rows); };
   return plan::ExecutionPlan(config, options);
 }
 

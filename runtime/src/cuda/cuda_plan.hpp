@@ -24,7 +24,9 @@ inline constexpr uint32_t kMaxStreams = 64;
 uint32_t parse_stream_count(const char* text);
 
 // The plan of a session with at most `max_streams` branch streams (one per branch of `shard` at
-// most, its i-th branch on stream i mod streams) and buffers for batches up to `batch`.
+// most, its i-th branch on stream i mod streams) and buffers for batches up to `batch`; f16 and
+// int8 GEMM stages with their scratch (gemm_precision.hpp: the half or quantised input, int8's
+// sums).
 plan::ExecutionPlan session_plan(const format::ModelConfig& config, size_t batch, uint32_t max_streams,
                                  const plan::Shard& shard = {});
 

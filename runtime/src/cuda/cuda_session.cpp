@@ -111,12 +111,9 @@ std::string CudaSession::describe() const {
   const ModelConfig& c = model_->config();
   return "cuda: " + device_name_ + " (sm_" + std::to_string(compute_major_) + std::to_string(compute_minor_) +
          (integrated_ ? ", integrated" : ", discrete") + (mapped_ ? ", mapped host input/output" : ", pinned staging") +
-         "), " + std::to_string(streams_.size()) + " branch streams for " + std::to_string(c.branches) +
-         " branches, cuBLAS fp32 (no TF32), CUDA graphs after a warm-up, kernels for " + PFRT_CUDA_ARCHITECTURES +
-         "; " + plan_.describe() +
-         (plan_.quantization().precision == format::Precision::kF16
-              ? "; f16 weights widened to f32 when the model was opened (f32 GEMMs)"
-              : "");
+         "), " + std::to_string(streams_.size()) + " branch streams for " + std::to_string(c.branches) + " branches, " +
+         cuda::describe(gemm_path(plan_.quantization().precision)) + ", CUDA graphs after a warm-up, kernels for " +
+         PFRT_CUDA_ARCHITECTURES + "; " + plan_.describe();
 }
 
 cudaStream_t CudaSession::branch_stream(uint32_t branch) const {
@@ -177,15 +174,9 @@ void CudaSession::enqueue_stage(const plan::Stage& s, const plan::Memory& m, siz
     case plan::Op::kGatherPatches:
       kernels::gather_patches(in, n, c.channels, c.image_size, c.patch_size, out, stream);
       break;
-    case plan::Op::kLinear: {
-      const plan::LinearLayer& l = plan_.linears()[s.linear];
-      const float* weight = plan::resolve(w, l.weight, branch) + size_t{l.first_row} * l.in;
-      linear(blas, in, s.in.matrix_stride(), rows, l.in, weight, l.out, out, s.out.matrix_stride());
-      kernels::linear_epilogue(out, s.out.matrix_stride(), rows, l.out, plan::resolve(w, l.bias, branch),
-                               s.activation == plan::Activation::kGelu, c.gelu, aux,
-                               s.has_aux ? s.aux.matrix_stride() : 0, stream);
+    case plan::Op::kLinear:  // in the model's precision (gemm_precision.hpp)
+      enqueue_linear_stage(plan_, s, m, rows, branch, *weights_, stream, blas);
       break;
-    }
     case plan::Op::kAssembleTokens:
       kernels::assemble_tokens(in, nullptr, plan::resolve(w, s.cls, branch), plan::resolve(w, s.pos, branch), n,
                                s.out.rows, s.out.cols, out, stream);

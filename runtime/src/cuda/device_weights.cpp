@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "backend/shared_cache.hpp"
+#include "cuda/linear_int8.hpp"
 #include "format/model_spec.hpp"
 
 namespace pfrt::cuda {
@@ -12,13 +13,19 @@ namespace {
 using format::BlockTensor;
 using format::GlobalTensor;
 
-// Calls f(pointer, floats) for every tensor pointer of w (and the merge weights), in layout
-// order. Pointers of absent tensors (no output projection) are skipped.
-template <class Weights, class F>
-void for_each_tensor(const core::Model& model, Weights& w, F&& f) {
+// Calls f(pointer, floats) for every f32 tensor pointer of w, in layout order. Pointers of
+// absent tensors (no output projection) are skipped, and so are the GEMM weights of f16 and int8
+// models (DeviceGemmWeights holds those), after skip(pointer) was called on them.
+template <class Weights, class F, class Skip>
+void for_each_tensor(const core::Model& model, Weights& w, F&& f, Skip&& skip) {
   const format::ModelConfig& c = model.config();
-  auto g = [&](auto& ptr, GlobalTensor t) { f(ptr, size_t(format::element_count(format::tensor_shape(c, t)))); };
+  const bool reduced = c.quantization.precision != format::Precision::kF32;
+  auto g = [&](auto& ptr, GlobalTensor t) {
+    if (reduced && format::is_gemm_weight(t)) return skip(ptr);
+    f(ptr, size_t(format::element_count(format::tensor_shape(c, t))));
+  };
   auto b = [&](auto& ptr, BlockTensor t) {
+    if (reduced && format::is_gemm_weight(t)) return skip(ptr);
     if (ptr != nullptr) f(ptr, size_t(format::element_count(format::tensor_shape(c, t))));
   };
   g(w.patch_weight, GlobalTensor::kPatchWeight);
@@ -53,10 +60,13 @@ size_t align_up(size_t n) { return (n + kWeightAlignFloats - 1) / kWeightAlignFl
 WeightLayout layout_weights(const core::Model& model) {
   WeightLayout layout;
   const core::ModelWeights& w = model.weights();
-  for_each_tensor(model, w, [&](const float* ptr, size_t floats) {
-    layout.pieces.push_back({ptr, floats, layout.total_floats});
-    layout.total_floats = align_up(layout.total_floats + floats);
-  });
+  for_each_tensor(
+      model, w,
+      [&](const float* ptr, size_t floats) {
+        layout.pieces.push_back({ptr, floats, layout.total_floats});
+        layout.total_floats = align_up(layout.total_floats + floats);
+      },
+      [](const float*) {});
   const std::vector<float>& merge = model.config().merge_weights;
   if (!merge.empty()) {
     layout.pieces.push_back({merge.data(), merge.size(), layout.total_floats});
@@ -68,7 +78,9 @@ WeightLayout layout_weights(const core::Model& model) {
 core::ModelWeights rebase_weights(const core::Model& model, const WeightLayout& layout, float* base) {
   core::ModelWeights w = model.weights();
   size_t i = 0;
-  for_each_tensor(model, w, [&](const float*& ptr, size_t) { ptr = base + layout.pieces[i++].offset; });
+  for_each_tensor(
+      model, w, [&](const float*& ptr, size_t) { ptr = base + layout.pieces[i++].offset; },
+      [](const float*& ptr) { ptr = nullptr; });
   return w;
 }
 
@@ -81,6 +93,21 @@ DeviceWeights::DeviceWeights(const core::Model& model) {
   }
   weights_ = rebase_weights(model, layout, blob_.get());
   if (!model.config().merge_weights.empty()) merge_weights_ = blob_.get() + layout.pieces.back().offset;
+
+  const PackedGemmWeights packed = pack_gemm_weights(model);
+  gemm_pieces_ = packed.pieces;
+  gemm_blob_ = DeviceFloats(packed.blob.size() / sizeof(float), "cudaMalloc(f16/int8 GEMM weights)");
+  if (!packed.blob.empty()) {
+    check(cudaMemcpy(gemm_blob_.get(), packed.blob.data(), packed.blob.size(), cudaMemcpyHostToDevice),
+          "cudaMemcpy(f16/int8 GEMM weights)");
+  }
+  if (packed.precision == format::Precision::kInt8) lt_ = lt_handle();
+}
+
+GemmOperand DeviceWeights::gemm_operand(const format::ModelConfig& config, const plan::WeightRef& ref, uint32_t branch,
+                                        uint32_t first_row) const {
+  return cuda::gemm_operand(reinterpret_cast<const uint8_t*>(gemm_blob_.get()),
+                            gemm_pieces_.at(gemm_weight_index(config, ref, branch)), first_row);
 }
 
 std::shared_ptr<const DeviceWeights> shared_device_weights(const std::shared_ptr<const core::Model>& model,

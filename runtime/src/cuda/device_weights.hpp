@@ -1,13 +1,16 @@
-// A model's weights in GPU memory: one allocation holding every tensor (each 256-byte
-// aligned), uploaded once per model per device and shared by all sessions of that model on
-// that device. Pointers keep the host layout (ModelWeights), so kernels index them alike.
+// A model's weights in GPU memory: one allocation holding every f32 tensor (each 256-byte
+// aligned), one for the GEMM weights of an f16 or int8 model in their own form; uploaded once per
+// model per device and shared by all sessions of that model on that device. Pointers keep the host layout (ModelWeights), so kernels index them alike.
 #pragma once
+
+#include <cublasLt.h>
 
 #include <cstddef>
 #include <memory>
 #include <vector>
 
 #include "cuda/cuda_resources.hpp"
+#include "cuda/gemm_precision.hpp"
 #include "model/model.hpp"
 
 namespace pfrt::cuda {
@@ -35,11 +38,21 @@ class DeviceWeights {
   const core::ModelWeights& get() const { return weights_; }
   // Per-branch merge weights on the device, or null for a plain sum.
   const float* merge_weights() const { return merge_weights_; }
-  size_t bytes() const { return blob_.size() * sizeof(float); }
+  size_t bytes() const { return (blob_.size() + gemm_blob_.size()) * sizeof(float); }
+
+  // What the GEMM of an f16 or int8 model's layer on rows [first_row, ...) of a weight reads
+  // (gemm_precision.hpp's packed weights, on the device).
+  GemmOperand gemm_operand(const format::ModelConfig& config, const plan::WeightRef& ref, uint32_t branch,
+                           uint32_t first_row) const;
+  // int8 models: the device's cublasLt handle (linear_int8.hpp), made with the weights.
+  cublasLtHandle_t lt() const { return lt_; }
 
  private:
   DeviceFloats blob_;
-  core::ModelWeights weights_{};
+  core::ModelWeights weights_{};  // f16 and int8 models: null GEMM weights (gemm_weight has them)
+  DeviceFloats gemm_blob_;
+  std::vector<PackedGemmWeight> gemm_pieces_;
+  cublasLtHandle_t lt_ = nullptr;
   const float* merge_weights_ = nullptr;
 };
 

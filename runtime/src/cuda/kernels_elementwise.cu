@@ -3,22 +3,12 @@
 #include <cstdint>
 
 #include "cuda/cuda_check.hpp"
+#include "cuda/kernel_common.cuh"
 #include "cuda/kernels.hpp"
 
 namespace pfrt::cuda::kernels {
 
 namespace {
-
-constexpr unsigned kThreads = 256;
-constexpr size_t kMaxBlocks = 4096;
-
-unsigned blocks_for(size_t n) {
-  const size_t b = (n + kThreads - 1) / kThreads;
-  return unsigned(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
-}
-
-__device__ size_t first_index() { return size_t(blockIdx.x) * blockDim.x + threadIdx.x; }
-__device__ size_t grid_stride() { return size_t(gridDim.x) * blockDim.x; }
 
 __global__ void gather_patches_kernel(const float* images, size_t n, size_t channels, size_t image_size, size_t patch,
                                       float* patches) {
@@ -50,12 +40,7 @@ __global__ void linear_epilogue_kernel(float* y, size_t y_stride, size_t n, size
   for (size_t i = first_index(); i < n; i += grid_stride()) {
     const size_t r = i / cols, c = i % cols;
     float v = y[r * y_stride + c] + (bias != nullptr ? bias[c] : 0.0f);
-    if (gelu && erf_form) {
-      v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-    } else if (gelu) {
-      const float k = 0.79788456080286536f;  // sqrt(2 / pi)
-      v = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-    }
+    if (gelu) v = kernels::gelu(v, erf_form);
     if (residual != nullptr) v = residual[r * residual_stride + c] + v;
     y[r * y_stride + c] = v;
   }

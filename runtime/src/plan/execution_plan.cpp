@@ -126,9 +126,11 @@ class Builder {
       s.has_aux = true;
     }
     s.flops_per_image = 2ull * in.rows * l.in * l.out;
-    if (l.int8() && options_.int8_scratch) {
+    const bool f16 = l.quantization.precision == format::Precision::kF16;
+    const Int8Scratch* scratch = l.int8() ? &options_.int8_scratch : f16 ? &options_.f16_scratch : nullptr;
+    if (scratch != nullptr && *scratch) {
       const Arena arena = buffers_[in.buffer].arena == Arena::kSlot ? Arena::kSlot : Arena::kSession;
-      s.scratch = buffer(l.name + " quantised input", arena, options_.int8_scratch(layer, n_ * in.rows));
+      s.scratch = buffer(l.name + (f16 ? " half input" : " quantised input"), arena, (*scratch)(layer, n_ * in.rows));
       s.has_scratch = true;
     }
     return s;

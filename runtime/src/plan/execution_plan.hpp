@@ -121,8 +121,8 @@ struct Stage {
   Activation activation = Activation::kNone;  // kLinear
   WeightRef gamma, beta;                      // kLayerNorm
   WeightRef cls, pos;                         // kAssembleTokens: class token, position embedding
-  BufferId scratch = 0;  // kAttention: the backend's scratch (kSlot); int8 kLinear: the quantised input
-                         // (in the arena of the stage's input)
+  BufferId scratch = 0;  // kAttention: the backend's scratch (kSlot); int8 (f16) kLinear: the quantised
+                         // (half-precision) input, in the arena of the stage's input
   bool has_scratch = false;
   uint32_t block = 0;  // the block a branch stage belongs to (profiles, messages)
   // Multiply-adds x 2 per image (GEMMs and attention's two products), what benchmarks count.
@@ -145,7 +145,8 @@ struct PlanOptions {
   uint32_t max_slots = 0;                        // when non-zero, at most this many slots (streams), one thread each
   AttentionScratch attention_scratch = nullptr;  // null: no scratch
   Int8Scratch int8_scratch;                      // empty: none (int8 linear stages get no scratch)
-  Shard shard;                                   // the branches this process runs (all: one rank)
+  Int8Scratch f16_scratch;  // the same for f16 linear stages (a GPU's half-precision input); empty: none
+  Shard shard;              // the branches this process runs (all: one rank)
 };
 
 class ExecutionPlan {
