@@ -8,7 +8,7 @@ fc1, fc2, head); LayerNorm, biases and embeddings stay f32. The int8 contract (R
                q_w = clamp(round_half_even(W / s_w), -127, 127)            (f32 division)
   activations  per row at run time: s_x[r] = max_k |x[r][k]| / 127 (0 for a zero row);
                q_x = clamp(round_half_even(x * (127 / max_k |x[r][k]|)), -127, 127)
-  GEMM         acc = q_x q_w^T (exact: computed in float64 here, int32 in pfrt)
+  GEMM         acc = q_x q_w^T (exact: float32 or float64 here, int32 in pfrt)
                y = float(acc) * (s_x[r] * s_w[n]) + b[n]                  (f32, in this order)
 f16: the GEMM weights rounded to binary16 (nearest, ties to even) and used as f32.
 """
@@ -40,6 +40,15 @@ def quantize_rows(x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     return q, scale
 
 
+def exact_int_matmul(q_x: torch.Tensor, q_w: torch.Tensor) -> torch.Tensor:
+    """q_x q_w^T of int8 values held as floats, exactly (pfrt's int32 sums): in float32 when
+    every partial sum is an integer of at most K * 127^2 <= 2^24 (exact in float32 whatever the
+    order of the additions), else in float64."""
+    if q_x.shape[-1] * 127 * 127 <= 2 ** 24:
+        return torch.matmul(q_x, q_w.t())
+    return torch.matmul(q_x.double(), q_w.double().t()).float()
+
+
 class Int8Linear(nn.Module):
     """An nn.Linear computed as pfrt's int8 GEMM (fake-quant: exact sums in float64)."""
 
@@ -52,7 +61,7 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, s_x = quantize_rows(x.float())
-        acc = torch.matmul(q.double(), self.q_weight.double().t()).float()  # exact integers
+        acc = exact_int_matmul(q, self.q_weight)
         y = acc * (s_x * self.weight_scale)
         return y if self.bias is None else y + self.bias
 

@@ -77,6 +77,7 @@ TEST_CASE("stage times: the cpu backend times the quantisation of int8 GEMM inpu
     if (precision == format::Precision::kInt8) {
       CHECK(quantize_ms > 0.0);
       CHECK(p.stage_ms[size_t(plan::StageKind::kQkv)] > 0.0);  // the GEMM's own time stays its stage's
+      CHECK(p.stage_ms[size_t(plan::StageKind::kStem)] > 0.0);
     } else {
       CHECK(quantize_ms == 0.0);
     }

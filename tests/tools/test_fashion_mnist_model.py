@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """The shipped Fashion-MNIST model, through pfrt-run, against PyTorch and the published figures.
 
-  test_fashion_mnist_model.py agree MODEL_DIR WORK_DIR [PRECISION] -- PFRT_RUN...
+  test_fashion_mnist_model.py agree MODEL_DIR WORK_DIR [PRECISION] [--images N] -- PFRT_RUN...
       pfrt-run MODEL_DIR/model.pfrt (PRECISION f16, int8: model-f16.pfrt, model-int8.pfrt, and
       PyTorch fake-quantised as reference/quantize.py does) --eval on all 10,000 test images, with --predictions, and
       PyTorch (reference/paraformer.py with MODEL_DIR/config.json + model.safetensors) on the
       same images: every prediction must agree, except where PyTorch's two largest logits are
       less than 1e-4 apart (such images are listed). pfrt's accuracy must be that of its own
-      predictions, and its top-2 margins within 1e-3 of PyTorch's.
+      predictions, and its top-2 margins within 1e-3 of PyTorch's. --images N: the first N test
+      images only (CTest's choice where pfrt-run runs under an emulator, 20x slower).
   test_fashion_mnist_model.py accuracy MODEL_DIR README -- PFRT_RUN...
       pfrt-run --eval's printed accuracy on the 10,000 test images equals MODEL_DIR/results.json's
       "test_accuracy" (same count of correct images), and README contains that figure as
@@ -102,7 +103,7 @@ def torch_logits(model_dir, images_u8, precision="f32"):
         return torch.cat([model(x[i:i + 1000]) for i in range(0, len(x), 1000)]).numpy()
 
 
-def cmd_agree(model_dir, work, pfrt_run, precision="f32"):
+def cmd_agree(model_dir, work, pfrt_run, precision="f32", count=TEST_IMAGES):
     model_file = "model.pfrt" if precision == "f32" else f"model-{precision}.pfrt"
     need_files(model_dir, (model_file, "config.json", "model.safetensors"))
     need_torch()
@@ -110,12 +111,14 @@ def cmd_agree(model_dir, work, pfrt_run, precision="f32"):
     import numpy as np
 
     images, labels = fashion_mnist.load("t10k", os.path.dirname(images_path))
+    images, labels = images[:count], labels[:count]
     os.makedirs(work, exist_ok=True)
     predictions_path = os.path.join(work, "predictions.txt")
     if os.path.exists(predictions_path):
         os.unlink(predictions_path)
     out, pfrt_seconds = run_pfrt(pfrt_run + [os.path.join(model_dir, model_file), "--eval", images_path, labels_path,
-                                             "--predictions", predictions_path, "--json", "--no-progress"])
+                                             "--predictions", predictions_path, "--json", "--no-progress",
+                                             "--limit", str(len(images))])
     report = json.loads(out)
     rows = np.loadtxt(predictions_path, ndmin=2)
     t0 = time.monotonic()
@@ -204,8 +207,16 @@ def main():
         return 2
     split = argv.index("--")
     args, pfrt_run = argv[:split], argv[split + 1:]
+    count = TEST_IMAGES
+    if "--images" in args:
+        i = args.index("--images")
+        count = int(args[i + 1])
+        del args[i:i + 2]
+        if not 1 <= count <= TEST_IMAGES:
+            print(f"--images must be 1..{TEST_IMAGES}", file=sys.stderr)
+            return 2
     if args[0] == "agree" and len(args) in (3, 4) and pfrt_run:
-        return cmd_agree(args[1], args[2], pfrt_run, args[3] if len(args) == 4 else "f32")
+        return cmd_agree(args[1], args[2], pfrt_run, args[3] if len(args) == 4 else "f32", count)
     if args[0] == "accuracy" and len(args) == 3 and pfrt_run:
         return cmd_accuracy(args[1], args[2], pfrt_run)
     print(__doc__, file=sys.stderr)

@@ -253,8 +253,7 @@ typedef enum pfrt_stage_kind {
   PFRT_STAGE_ADD = 7,        /* residual adds without a GEMM, pooling */
   PFRT_STAGE_HEAD = 8,       /* merge, LayerNorm, classifier */
   PFRT_STAGE_QUANTIZE = 9    /* int8 models, cpu backend: quantising the inputs of the GEMM stages
-                              * above (timed apart from them; the stem's, fused into its patch
-                              * gather, stays in the stem). 0 elsewhere (since 0.2) */
+                              * above, the stem's included (timed apart from them). 0 elsewhere */
 } pfrt_stage_kind;
 #define PFRT_STAGE_KINDS 10
 

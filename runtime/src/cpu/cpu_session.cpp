@@ -58,6 +58,7 @@ CpuSession::CpuSession(std::shared_ptr<const core::Model> model, const core::Bac
   runner_ = std::make_unique<SlotRunner>(plan_.slots(), pin_, cpus_);
   finished_.assign(model_->config().branches, 0);
   slot_ms_.assign(plan_.slots(), 0.0);
+  stem_quantize_ms_.assign(plan_.slots(), 0.0);
   reserve(1);
 }
 
@@ -151,7 +152,10 @@ core::RunStatus CpuSession::run(const core::RunRequest& request, const core::Run
   const Clock::time_point stem_done = Clock::now();
   profile.stem_ms += core::elapsed_ms(start, stem_done);
   const size_t stem_kind = size_t(plan::StageKind::kStem);
-  for (uint32_t s = 0; s < slots; ++s) profile.stage_ms[stem_kind] += slot_ms_[s];
+  for (uint32_t s = 0; s < slots; ++s) {
+    profile.stage_ms[stem_kind] += slot_ms_[s] - stem_quantize_ms_[s];
+    profile.stage_ms[core::kQuantizeStageSlot] += stem_quantize_ms_[s];
+  }
   for (const plan::Stage& s : plan_.stem()) profile.stage_flops[stem_kind] += s.flops_per_image * request.batch;
 
   std::fill(finished_.begin(), finished_.end(), 0);
@@ -203,9 +207,10 @@ core::RunStatus CpuSession::run(const core::RunRequest& request, const core::Run
 bool CpuSession::stem(const core::RunRequest& r, uint32_t slots) {
   const size_t total = r.batch * model_->config().patches();
   const size_t share = (total + slots - 1) / slots;
+  std::fill(stem_quantize_ms_.begin(), stem_quantize_ms_.end(), 0.0);
   return on_slots(slots, [&](uint32_t s) {
     const size_t first = std::min(total, s * share), count = std::min(total, first + share) - first;
-    stages_->run_stem(memory(r, s), r.batch, first, count, s == 0, *slots_[s].team);
+    stages_->run_stem(memory(r, s), r.batch, first, count, s == 0, *slots_[s].team, stem_quantize_ms_[s]);
   });
 }
 

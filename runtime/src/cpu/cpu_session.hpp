@@ -76,7 +76,8 @@ class CpuSession final : public core::BackendSession {
   std::unique_ptr<SlotRunner> runner_;
   Arena session_arena_;
   ThreadGovernor governor_;
-  std::vector<double> slot_ms_;  // per slot: its share's time in the last on_slots()
+  std::vector<double> slot_ms_;           // per slot: its share's time in the last on_slots()
+  std::vector<double> stem_quantize_ms_;  // per slot: of its stem share, the int8 quantisation
 
   // Per run: which branches finished, the next branch to launch, why the run stopped.
   std::vector<char> finished_;

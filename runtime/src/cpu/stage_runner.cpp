@@ -1,6 +1,8 @@
 #include "cpu/stage_runner.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 
 #include "backend/backend.hpp"
 #include "cpu/kernels/kernels.hpp"
@@ -238,7 +240,7 @@ void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint
 }
 
 void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, size_t count, bool class_rows,
-                           WorkerTeam& team) const {
+                           WorkerTeam& team, double& quantize_ms) const {
   const ModelConfig& c = model_.config();
   const std::vector<Stage>& stem = plan_.stem();
   if (stem.size() != 3 || stem[0].op != Op::kGatherPatches || stem[1].op != Op::kLinear ||
@@ -270,12 +272,15 @@ void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, s
   const size_t per_block = std::max(tile, (count + wanted * tile - 1) / (wanted * tile) * tile);
   const size_t blocks = (count + per_block - 1) / per_block;
   const size_t total = n * per_image;
+  std::atomic<int64_t> quantize_ns{0};  // summed over the team's threads
   team.for_each(blocks, [&](size_t block) {
     const size_t begin = first + block * per_block, rows = std::min(first + count, begin + per_block) - begin;
     kernels::gather_patches(memory.input, c.channels, c.image_size, c.patch_size, begin, rows,
                             patches + begin * patch_dim);
     if (int8) {
+      const core::Clock::time_point start = core::Clock::now();
       layer8->quantize(total, begin, begin + rows, patches, patch_dim, quantized);
+      quantize_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(core::Clock::now() - start).count();
       layer8->run(total, begin, begin + rows, quantized, embedded, d, 0, layer8->panels());
     } else {
       layer->run(rows, patches + begin * patch_dim, patch_dim, embedded + begin * d, d, 0, layer->panels());
@@ -290,6 +295,8 @@ void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, s
     const float* cls = plan::resolve(model_.weights(), tokens.cls, 0);
     for (size_t i = 0; i < n; ++i) kernels::add(cls, pos, x0 + i * tokens.out.image_stride, d);
   }
+  // The team's quantisation as its share of the stem's wall time (blocks are even work).
+  quantize_ms += double(quantize_ns.load()) * 1e-6 / double(std::min(threads, blocks));
 }
 
 }  // namespace pfrt::cpu

@@ -37,9 +37,10 @@ class StageRunner {
 
   // The stem (gather, patch embedding, tokens) for patch rows [first, first + count) of the
   // batch's n x N patch rows: the stem is split over the slots, each slot's team splitting its
-  // share again. `class_rows`: also write every image's class-token row.
-  void run_stem(const plan::Memory& memory, size_t n, size_t first, size_t count, bool class_rows,
-                WorkerTeam& team) const;
+  // share again. `class_rows`: also write every image's class-token row. Adds to
+  // `quantize_ms` an int8 stem's time quantising its patches (its share of the team's time).
+  void run_stem(const plan::Memory& memory, size_t n, size_t first, size_t count, bool class_rows, WorkerTeam& team,
+                double& quantize_ms) const;
 
  private:
   // Rows [first_row, first_row + rows) of a linear stage's matrices.
