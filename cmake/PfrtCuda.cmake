@@ -7,8 +7,8 @@
 # CUDA 13 no longer compiles for 72 (Jetson Xavier); JetPack 5 on Xavier ships CUDA 11.4, which
 # does: build there with -DCMAKE_CUDA_ARCHITECTURES=72.
 
-set(PFRT_CUDA AUTO CACHE STRING "Build the cuda backend: AUTO (when nvcc and cuBLAS are found), ON or OFF")
-set_property(CACHE PFRT_CUDA PROPERTY STRINGS AUTO ON OFF)
+include(PfrtFeatureOption)
+pfrt_feature_option(PFRT_CUDA "Build the cuda backend: AUTO (when nvcc and cuBLAS are found), ON or OFF")
 set(PFRT_HAVE_CUDA OFF)
 
 set(_pfrt_cuda_enable_hint "install the CUDA toolkit (nvcc, cuBLAS) and put nvcc on PATH or pass \
@@ -16,15 +16,10 @@ set(_pfrt_cuda_enable_hint "install the CUDA toolkit (nvcc, cuBLAS) and put nvcc
 
 # AUTO: a message and no cuda backend; ON: a configure error.
 macro(_pfrt_cuda_unavailable why)
-  if(PFRT_CUDA STREQUAL "ON")
-    message(FATAL_ERROR "pfrt: PFRT_CUDA=ON but ${why}")
-  endif()
-  message(STATUS "pfrt: cuda backend off: ${why} (to enable: ${_pfrt_cuda_enable_hint})")
+  pfrt_feature_unavailable(PFRT_CUDA "cuda backend" "${why}" " (to enable: ${_pfrt_cuda_enable_hint})")
 endmacro()
 
-if(NOT PFRT_CUDA MATCHES "^(AUTO|ON|OFF)$")
-  message(FATAL_ERROR "pfrt: PFRT_CUDA must be AUTO, ON or OFF, got '${PFRT_CUDA}'")
-elseif(PFRT_CUDA STREQUAL "OFF")
+if(PFRT_CUDA STREQUAL "OFF")
   message(STATUS "pfrt: cuda backend off (PFRT_CUDA=OFF)")
 else()
   include(CheckLanguage)

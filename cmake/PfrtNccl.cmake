@@ -5,23 +5,14 @@
 # Debian's libnccl-dev), 2.14 or later, and says why not otherwise; ON requires it; OFF never builds it. Sets
 # PFRT_HAVE_NCCL and the imported target pfrt::nccl.
 
-set(PFRT_NCCL AUTO CACHE STRING "Build libpfrt_nccl: AUTO (when CUDA and NCCL are found), ON or OFF")
-set_property(CACHE PFRT_NCCL PROPERTY STRINGS AUTO ON OFF)
+include(PfrtFeatureOption)
+pfrt_feature_option(PFRT_NCCL "Build libpfrt_nccl: AUTO (when CUDA and NCCL are found), ON or OFF")
 set(PFRT_HAVE_NCCL OFF)
 
-macro(_pfrt_nccl_unavailable why)
-  if(PFRT_NCCL STREQUAL "ON")
-    message(FATAL_ERROR "pfrt: PFRT_NCCL=ON but ${why}")
-  endif()
-  message(STATUS "pfrt: NCCL sharding off: ${why}")
-endmacro()
-
-if(NOT PFRT_NCCL MATCHES "^(AUTO|ON|OFF)$")
-  message(FATAL_ERROR "pfrt: PFRT_NCCL must be AUTO, ON or OFF, got '${PFRT_NCCL}'")
-elseif(PFRT_NCCL STREQUAL "OFF")
+if(PFRT_NCCL STREQUAL "OFF")
   message(STATUS "pfrt: NCCL sharding off (PFRT_NCCL=OFF)")
 elseif(NOT PFRT_HAVE_CUDA)
-  _pfrt_nccl_unavailable("the cuda backend is not built (NCCL needs the CUDA toolkit)")
+  pfrt_feature_unavailable(PFRT_NCCL "NCCL sharding" "the cuda backend is not built (NCCL needs the CUDA toolkit)")
 else()
   find_path(PFRT_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
   find_library(PFRT_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
@@ -34,10 +25,10 @@ else()
   endif()
   if(NOT PFRT_NCCL_LIBRARY OR _pfrt_nccl_version STREQUAL "")
     set(_pfrt_why "nccl.h or libnccl was not found beside CUDA ${CUDAToolkit_VERSION} (${CUDAToolkit_LIBRARY_DIR}); ")
-    _pfrt_nccl_unavailable("${_pfrt_why}install NCCL (libnccl-dev) or set PFRT_NCCL_INCLUDE and PFRT_NCCL_LIBRARY")
+    pfrt_feature_unavailable(PFRT_NCCL "NCCL sharding" "${_pfrt_why}install NCCL (libnccl-dev) or set PFRT_NCCL_INCLUDE and PFRT_NCCL_LIBRARY")
   elseif(_pfrt_nccl_version VERSION_LESS 2.14)
     # Non-blocking communicators (ncclConfig_t, ncclCommInitRankConfig, ncclCommFinalize) came in 2.14.
-    _pfrt_nccl_unavailable("NCCL ${_pfrt_nccl_version} is older than 2.14 (no non-blocking communicators)")
+    pfrt_feature_unavailable(PFRT_NCCL "NCCL sharding" "NCCL ${_pfrt_nccl_version} is older than 2.14 (no non-blocking communicators)")
   else()
     add_library(pfrt::nccl UNKNOWN IMPORTED)
     set_target_properties(pfrt::nccl PROPERTIES IMPORTED_LOCATION ${PFRT_NCCL_LIBRARY}

@@ -34,7 +34,7 @@ class StaticInt8Linear(quantize.Int8Linear):
         self.input_scale = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.input_scale is None:  # calibrating: record and compute as f32 would
+        if self.input_scale is None:  # calibrating: record |x|, then the int8 weights with x unquantised
             self.samples.append(x.detach().abs().flatten().float())
             y = torch.matmul(x, (self.q_weight * self.weight_scale[:, None]).t())
             return y if self.bias is None else y + self.bias
