@@ -72,7 +72,7 @@ void attend_head(const float* q, const float* k, const float* v, size_t stride, 
                  size_t queries, float* out, size_t out_stride) {
   std::vector<float> keys(cpu::kernels::attention_keys_floats(tokens, head_dim));
   std::vector<float> scores(cpu::kernels::attention_scores_floats(tokens, head_dim));
-  cpu::kernels::attention_keys(k, stride, tokens, head_dim, keys.data());
+  cpu::kernels::attention_keys(k, stride, tokens, head_dim, 0, head_dim, keys.data());
   cpu::kernels::attention_queries(q, keys.data(), v, stride, tokens, head_dim, queries, out, out_stride, scores.data());
 }
 
@@ -116,7 +116,12 @@ TEST_CASE("cpu attention split into blocks of query rows over shared keys equals
     for (size_t h = 0; h < heads; ++h) {
       const float* q = qkv.data() + h * head_dim;
       attend_head(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim, tokens, whole.data() + h * head_dim, inner);
-      cpu::kernels::attention_keys(q + inner, 3 * inner, tokens, head_dim, keys.data());
+      // The keys prepared in uneven pieces of their head_dim rows (the last past head_dim), as threads
+      // write them.
+      std::fill(keys.begin(), keys.end(), -1.0f);
+      for (size_t e = 0, step = 5; e < head_dim; e += step, step = step * 2 % 13 + 1) {
+        cpu::kernels::attention_keys(q + inner, 3 * inner, tokens, head_dim, e, e + step, keys.data());
+      }
       // Blocks of 8, 3, 17, ... rows, the last one short: each reads only its own query rows.
       size_t first = 0;
       for (size_t step : {8, 3, 17, 1, 100}) {
@@ -153,19 +158,37 @@ TEST_CASE("cpu attention of one query row, keys read as they are, matches the re
   });
 }
 
-TEST_CASE("cpu attention query blocks balance the pool within the scratch the session plans") {
-  CHECK(cpu::query_blocks(1, 3, 197) == 1);   // no pool: one item per (image, head)
-  CHECK(cpu::query_blocks(2, 3, 197) == 6);   // 18 items for 2 threads
-  CHECK(cpu::query_blocks(4, 3, 1) == 1);     // the class row alone
-  CHECK(cpu::query_blocks(4, 64, 197) == 1);  // a large batch has items enough
-  CHECK(cpu::query_blocks(16, 1, 20) == 2);   // never blocks under 8 rows
+TEST_CASE("cpu attention work items balance the pool within the scratch the session plans") {
+  const cpu::AttentionSplit one = cpu::attention_split(1, 3, 197, 64);  // no pool: one item per (image, head)
+  CHECK(one.key_pieces == 1);
+  CHECK(one.blocks == 1);
+  CHECK(one.rows_per_block == 197);
+  const cpu::AttentionSplit two = cpu::attention_split(2, 3, 197, 64);  // DeiT-Tiny, one image, 2 threads
+  CHECK(two.key_pieces == 3);                                           // 9 key items
+  CHECK(two.rows_per_block == 32);                                      // 21 query items of whole register blocks
+  CHECK(two.blocks == 7);
+  CHECK(cpu::attention_split(4, 3, 1, 64).blocks == 1);     // the class row alone
+  CHECK(cpu::attention_split(4, 64, 197, 64).blocks == 1);  // a large batch has items enough
+  CHECK(cpu::attention_split(4, 64, 197, 64).key_pieces == 1);
+  CHECK(cpu::attention_split(16, 1, 20, 64).rows_per_block == 8);  // never blocks under 8 rows
+  CHECK(cpu::attention_split(16, 1, 20, 12).key_pieces == 1);      // nor key pieces under 8 rows
   for (size_t threads : {1, 2, 3, 8}) {
     for (size_t pairs : {1, 2, 3, 5, 12, 96}) {
       for (size_t queries : {1, 7, 17, 197, 577}) {
-        const size_t blocks = cpu::query_blocks(threads, pairs, queries);
-        CHECK(blocks >= 1);
-        CHECK(pairs * blocks <= cpu::attention_items(threads, pairs));
-        CHECK((blocks == 1 || queries / blocks >= 8));
+        for (size_t head_dim : {5, 64}) {
+          const cpu::AttentionSplit s = cpu::attention_split(threads, pairs, queries, head_dim);
+          CAPTURE(threads);
+          CAPTURE(pairs);
+          CAPTURE(queries);
+          CHECK(s.blocks >= 1);
+          CHECK(s.key_pieces >= 1);
+          CHECK((s.key_pieces == 1 || head_dim / s.key_pieces >= 8));
+          CHECK(s.blocks * s.rows_per_block >= queries);       // every row is answered
+          CHECK((s.blocks - 1) * s.rows_per_block < queries);  // by a block that has rows
+          CHECK(pairs * s.blocks <= cpu::attention_items(threads, pairs));
+          CHECK(
+              (s.blocks == 1 || (s.rows_per_block >= 8 && s.rows_per_block % cpu::kernels::kAttentionBlockRows == 0)));
+        }
       }
     }
   }

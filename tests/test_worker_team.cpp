@@ -276,6 +276,41 @@ TEST_CASE("worker team: helpers take part in regions") {
   }
 }
 
+TEST_CASE("worker team: each thread starts on its own range of items (the leader's first)") {
+  // 3 threads, 10 items: home ranges [0, 3), [3, 6), [6, 10). Each thread's first item waits
+  // until every thread holds one, so none can take another's range before claiming its own.
+  for (uint32_t spin_us : {0u, 1000u}) {
+    CAPTURE(spin_us);
+    WorkerTeam team(2, spin_us);
+    const std::thread::id leader = std::this_thread::get_id();
+    std::mutex mutex;
+    std::vector<std::pair<std::thread::id, size_t>> firsts;
+    std::set<std::thread::id> seen;
+    std::atomic<int> arrived{0};
+    bool all_arrived = true;
+    team.for_each(10, [&](size_t item) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!seen.insert(std::this_thread::get_id()).second) return;
+        firsts.emplace_back(std::this_thread::get_id(), item);
+      }
+      arrived.fetch_add(1);
+      const auto give_up = Clock::now() + std::chrono::seconds(20);  // a starved helper: no verdict
+      while (arrived.load() < 3 && Clock::now() < give_up) std::this_thread::yield();
+      if (arrived.load() < 3) all_arrived = false;
+    });
+    if (!all_arrived) continue;
+    REQUIRE(firsts.size() == 3);
+    std::vector<size_t> helper_firsts;
+    for (const auto& [thread, item] : firsts) {
+      if (thread == leader) CHECK(item == 0);
+      else helper_firsts.push_back(item);
+    }
+    std::sort(helper_firsts.begin(), helper_firsts.end());
+    CHECK(helper_firsts == std::vector<size_t>{3, 6});
+  }
+}
+
 TEST_CASE("worker team: no items, one item, or no helpers run on the caller and leave the helpers asleep") {
   Team t(2, 0);
   std::vector<std::thread::id> ran_on;

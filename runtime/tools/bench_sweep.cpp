@@ -2,6 +2,7 @@
 // blocks, one row each (latency p50, ratio to depth 1 of its kind, GFLOP/s), per thread count.
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "bench.hpp"
@@ -19,7 +20,10 @@ struct SweepRow {
   SweepKind kind = SweepKind::kParallel;
   uint32_t depth = 0, threads = 0;
   double p50_ms = 0, p99_ms = 0, ratio = 0, gflops = 0;
+  double reference_gflops = 0;  // the reference GEMM timed between this row's runs (0: not timed)
   uint64_t flops = 0;
+  // The row's share of the reference GEMM's rate (0: not timed).
+  double rate() const { return reference_gflops > 0 ? gflops / reference_gflops : 0.0; }
   std::vector<StageTime> stages;  // --profile stages: mean per run
 };
 
@@ -27,7 +31,7 @@ struct SweepReport {
   MachineInfo machine;
   std::string backend, describe;
   std::vector<SweepRow> rows;
-  std::map<uint32_t, double> gemm_gflops;  // per resolved thread count
+  std::map<uint32_t, double> gemm_gflops;  // per resolved thread count: the median of every row's timings
   std::map<uint32_t, double> int8_gops;    // --precision int8: XNNPACK's int8 GEMM, per thread count
   GemmShape gemm;
 };
@@ -96,16 +100,18 @@ void print_text(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
   }
   out << "precision " << c.precision << " (GEMM weights of the sweep's models)\n";
   const bool md = c.format == OutputFormat::kMarkdown;
-  out << (md ? "\n| kind | depth | threads | p50 ms | p99 ms | ratio to depth 1 | GFLOP/s "
-               "|\n|---|---:|---:|---:|---:|---:|---:|\n"
-             : "\nkind      depth  threads    p50 ms    p99 ms   ratio  GFLOP/s\n");
+  out << (md ? "\n| kind | depth | threads | p50 ms | p99 ms | ratio to depth 1 | GFLOP/s | of reference GEMM "
+               "|\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+             : "\nkind      depth  threads    p50 ms    p99 ms   ratio  GFLOP/s  of ref\n");
   for (const SweepRow& row : r.rows) {
+    char rate[16] = "-";
+    if (row.reference_gflops > 0) std::snprintf(rate, sizeof(rate), "%.0f %%", 100.0 * row.rate());
     if (md) {
-      std::snprintf(line, sizeof(line), "| %s | %u | %u | %.3f | %.3f | %.2f | %.2f |", to_string(row.kind), row.depth,
-                    row.threads, row.p50_ms, row.p99_ms, row.ratio, row.gflops);
+      std::snprintf(line, sizeof(line), "| %s | %u | %u | %.3f | %.3f | %.2f | %.2f | %s |", to_string(row.kind),
+                    row.depth, row.threads, row.p50_ms, row.p99_ms, row.ratio, row.gflops, rate);
     } else {
-      std::snprintf(line, sizeof(line), "%-8s  %5u  %7u  %8.3f  %8.3f  %6.2f  %7.2f", to_string(row.kind), row.depth,
-                    row.threads, row.p50_ms, row.p99_ms, row.ratio, row.gflops);
+      std::snprintf(line, sizeof(line), "%-8s  %5u  %7u  %8.3f  %8.3f  %6.2f  %7.2f  %6s", to_string(row.kind),
+                    row.depth, row.threads, row.p50_ms, row.p99_ms, row.ratio, row.gflops, rate);
     }
     out << line << "\n";
   }
@@ -142,6 +148,12 @@ void print_json(const BenchConfig& c, const SweepReport& r, std::ostream& out) {
     j.field("kind", to_string(row.kind)).field("depth", row.depth).field("threads", row.threads);
     j.field("p50_ms", row.p50_ms).field("p99_ms", row.p99_ms).field("ratio", row.ratio).field("gflops", row.gflops);
     j.field("flops", row.flops);
+    j.key("reference_gemm_gflops");
+    if (row.reference_gflops > 0) j.value(row.reference_gflops);
+    else j.null();
+    j.key("rate");
+    if (row.reference_gflops > 0) j.value(row.rate());
+    else j.null();
     if (c.stage_profile) write_stages_json(j, row.stages);
     j.end_object();
   }
@@ -155,6 +167,8 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
   SweepReport r;
   r.machine = machine_info();
   Progress progress(c.progress && c.format != OutputFormat::kJson);
+  std::map<uint32_t, std::unique_ptr<ReferenceGemm>> references;  // per resolved thread count
+  std::map<uint32_t, std::vector<double>> reference_seconds;      // every timing, per thread count
   for (uint32_t threads : c.threads) {
     for (SweepKind kind : {SweepKind::kParallel, SweepKind::kSerial}) {
       const std::vector<uint32_t>& depths = kind == SweepKind::kParallel ? c.parallel_depths : c.serial_depths;
@@ -174,7 +188,17 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
         std::vector<float> logits(size_t(c.batch) * info.classes);
         const std::string label = std::string(to_string(kind)) + " depth " + std::to_string(depth) + ", " +
                                   std::to_string(session.threads()) + " threads";
-        const Measurement m = measure(session, input, logits, c.measure, progress, label);
+        // The reference GEMM in short bursts before, between and after the row's runs.
+        MeasureOptions mo = c.measure;
+        std::vector<double> row_reference;
+        if (c.reference_gemm) {
+          r.gemm = largest_gemm(info, c.batch);
+          std::unique_ptr<ReferenceGemm>& reference = references[session.threads()];
+          if (!reference) reference = std::make_unique<ReferenceGemm>(r.gemm, session.threads());
+          mo.interleave = [&] { reference->time(0.03, row_reference); };
+          mo.interleave_seconds = 0.1;
+        }
+        const Measurement m = measure(session, input, logits, mo, progress, label);
         const LatencyStats s = summarize(m.latency_ms);
         SweepRow row;
         row.kind = kind;
@@ -186,17 +210,21 @@ int bench_sweep(const BenchConfig& c, std::ostream& out) {
         row.ratio = base_ms > 0 ? s.p50 / base_ms : 0.0;
         row.flops = info.flops * c.batch;
         row.gflops = s.p50 > 0 ? double(row.flops) / (s.p50 * 1e6) : 0.0;
+        if (c.reference_gemm) {
+          row.reference_gflops = references[row.threads]->gflops(row_reference);
+          std::vector<double>& all = reference_seconds[row.threads];
+          all.insert(all.end(), row_reference.begin(), row_reference.end());
+          r.gemm_gflops[row.threads] = references[row.threads]->gflops(all);
+        }
         if (c.stage_profile) row.stages = m.profile.stages;
         r.rows.push_back(row);
         if (r.backend.empty()) {
           r.backend = session.backend();
           r.describe = session.describe();
         }
-        if (c.reference_gemm && !r.gemm_gflops.count(row.threads)) {
-          r.gemm = largest_gemm(info, c.batch);
-          progress.update("reference GEMM", 0, 0);
-          r.gemm_gflops[row.threads] = reference_gemm_gflops(r.gemm, row.threads, 0.2);
-          if (c.precision == "int8") r.int8_gops[row.threads] = reference_gemm_int8_gops(r.gemm, row.threads, 0.2);
+        if (c.reference_gemm && c.precision == "int8" && !r.int8_gops.count(row.threads)) {
+          progress.update("reference int8 GEMM", 0, 0);
+          r.int8_gops[row.threads] = reference_gemm_int8_gops(r.gemm, row.threads, 0.2);
           progress.clear();
         }
       }

@@ -34,10 +34,25 @@ Measurement time_runs(Session& session, const std::vector<float>& input, std::ve
   using clock = std::chrono::steady_clock;
   Measurement m;
   m.start = clock::now();
+  // Time spent in options.interleave, which counts towards no minimum of the runs'.
+  clock::duration interleaved{};
+  clock::time_point last_interleave = m.start;
+  const auto interleave = [&] {
+    if (!options.interleave) return;
+    const auto t0 = clock::now();
+    options.interleave();
+    last_interleave = clock::now();
+    interleaved += last_interleave - t0;
+  };
+  interleave();
   size_t profiled = 0;
-  while (!stopped(stop) && (m.latency_ms.size() < options.runs ||
-                            (std::chrono::duration<double>(clock::now() - m.start).count() < options.min_seconds &&
-                             m.latency_ms.size() < options.max_runs))) {
+  while (!stopped(stop) &&
+         (m.latency_ms.size() < options.runs ||
+          (std::chrono::duration<double>(clock::now() - m.start - interleaved).count() < options.min_seconds &&
+           m.latency_ms.size() < options.max_runs))) {
+    if (std::chrono::duration<double>(clock::now() - last_interleave).count() >= options.interleave_seconds) {
+      interleave();
+    }
     progress.update(label, m.latency_ms.size(), options.runs);
     const auto t0 = clock::now();
     const RunResult r = session.run(input.data(), input.size(), logits.data(), logits.size(), options.run);
@@ -62,6 +77,7 @@ Measurement time_runs(Session& session, const std::vector<float>& input, std::ve
     }
     ++profiled;
   }
+  interleave();
   m.end = clock::now();
   progress.clear();
   if (profiled > 0) {

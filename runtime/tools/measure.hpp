@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct MeasureOptions {
   uint32_t max_runs = 100000;    // stops a tiny model with a long --min-seconds
   uint32_t background_load = 0;  // busy-loop processes beside warm-up and timing (BackgroundLoad)
   RunOptions run;                // prefix / deadline of every run
+  // When set, called before the first timed run, after the last, and between runs each time
+  // another `interleave_seconds` of runs have passed (its own time is not the runs'): a
+  // yardstick timed beside the runs, under the same machine load (pfrt-bench --sweep).
+  std::function<void()> interleave;
+  double interleave_seconds = 0.1;
 };
 
 struct Measurement {

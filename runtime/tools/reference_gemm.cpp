@@ -45,28 +45,66 @@ void check(xnn_status status, const char* what) {
 
 }  // namespace
 
-double reference_gemm_gflops(const GemmShape& shape, uint32_t threads, double min_seconds) {
+struct ReferenceGemm::State {
+  GemmShape shape;
+  uint32_t threads;
+  std::vector<float> input, weights, bias, output;
+  std::unique_ptr<xnn_operator, xnn_status (*)(xnn_operator_t)> op{nullptr, &xnn_delete_operator};
+};
+
+ReferenceGemm::ReferenceGemm(const GemmShape& shape, uint32_t threads) : state_(std::make_unique<State>()) {
   check(xnn_initialize(nullptr), "initialisation");
+  State& s = *state_;
+  s.shape = shape;
+  s.threads = threads;
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> input(shape.m * shape.k + XNN_EXTRA_BYTES / sizeof(float));
-  std::vector<float> weights(shape.n * shape.k), bias(shape.n), output(shape.m * shape.n);
-  for (float& x : input) x = dist(rng);
-  for (float& x : weights) x = dist(rng) * 0.05f;
-  for (float& x : bias) x = dist(rng);
-
-  std::unique_ptr<pthreadpool, void (*)(pthreadpool_t)> pool(threads > 1 ? pthreadpool_create(threads) : nullptr,
-                                                             &pthreadpool_destroy);
-  if (threads > 1 && !pool) throw std::runtime_error("cannot create a pthreadpool of " + std::to_string(threads));
+  s.input.resize(shape.m * shape.k + XNN_EXTRA_BYTES / sizeof(float));
+  s.weights.resize(shape.n * shape.k);
+  s.bias.resize(shape.n);
+  s.output.resize(shape.m * shape.n);
+  for (float& x : s.input) x = dist(rng);
+  for (float& x : s.weights) x = dist(rng) * 0.05f;
+  for (float& x : s.bias) x = dist(rng);
   xnn_operator_t op = nullptr;
-  check(xnn_create_fully_connected_nc_f32(shape.k, shape.n, shape.k, shape.n, weights.data(), bias.data(),
+  check(xnn_create_fully_connected_nc_f32(shape.k, shape.n, shape.k, shape.n, s.weights.data(), s.bias.data(),
                                           -std::numeric_limits<float>::infinity(),
                                           std::numeric_limits<float>::infinity(), 0, &op),
         "fully-connected creation");
-  std::unique_ptr<xnn_operator, xnn_status (*)(xnn_operator_t)> guard(op, &xnn_delete_operator);
-  check(xnn_setup_fully_connected_nc_f32(op, shape.m, input.data(), output.data(), pool.get()), "setup");
-  return median_rate(
-      shape.flops(), [&] { check(xnn_run_operator(op, pool.get()), "run"); }, min_seconds);
+  s.op.reset(op);
+}
+
+ReferenceGemm::~ReferenceGemm() = default;
+
+void ReferenceGemm::time(double min_seconds, std::vector<double>& seconds) {
+  State& s = *state_;
+  std::unique_ptr<pthreadpool, void (*)(pthreadpool_t)> pool(s.threads > 1 ? pthreadpool_create(s.threads) : nullptr,
+                                                             &pthreadpool_destroy);
+  if (s.threads > 1 && !pool) throw std::runtime_error("cannot create a pthreadpool of " + std::to_string(s.threads));
+  check(xnn_setup_fully_connected_nc_f32(s.op.get(), s.shape.m, s.input.data(), s.output.data(), pool.get()), "setup");
+  const auto run = [&] { check(xnn_run_operator(s.op.get(), pool.get()), "run"); };
+  run();  // warm-up
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t n = 0;
+       n < 3 ||
+       (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < min_seconds && n < 10000);
+       ++n) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+}
+
+double ReferenceGemm::gflops(const std::vector<double>& seconds) const {
+  const double median = seconds.empty() ? 0.0 : summarize(seconds).p50;
+  return median > 0 ? double(state_->shape.flops()) / median * 1e-9 : 0.0;
+}
+
+double reference_gemm_gflops(const GemmShape& shape, uint32_t threads, double min_seconds) {
+  ReferenceGemm gemm(shape, threads);
+  std::vector<double> seconds;
+  gemm.time(min_seconds, seconds);
+  return gemm.gflops(seconds);
 }
 
 double median_rate(uint64_t ops, const std::function<void()>& run, double min_seconds) {

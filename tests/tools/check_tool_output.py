@@ -85,9 +85,14 @@ def check_sweep(d):
     need(d, {"reference_gemm_gflops", "rows", "shape", "backend"}, "sweep")
     assert d["rows"], "no rows"
     for row in d["rows"]:
-        need(row, {"kind", "depth", "threads", "p50_ms", "gflops", "ratio"}, "row")
+        need(row, {"kind", "depth", "threads", "p50_ms", "gflops", "ratio", "reference_gemm_gflops", "rate"}, "row")
         assert row["kind"] in ("parallel", "serial"), row
         assert row["p50_ms"] > 0 and row["gflops"] > 0
+        if d["reference_gemm_gflops"] is None:
+            assert row["reference_gemm_gflops"] is None and row["rate"] is None, row
+        else:  # timed beside this row: its share of that rate
+            assert row["reference_gemm_gflops"] > 0, row
+            assert abs(row["rate"] - row["gflops"] / row["reference_gemm_gflops"]) <= 1e-6 * row["rate"], row
     kinds = {row["kind"] for row in d["rows"]}
     assert kinds == {"parallel", "serial"}, kinds
     assert d["rows"][0]["ratio"] == 1

@@ -85,7 +85,7 @@ void PackedLinear::run(size_t rows, const float* x, size_t x_stride, float* y, s
 }
 
 GemmItem GemmTiling::item(size_t i) const {
-  const size_t rb = i % row_blocks, pb = i / row_blocks;
+  const size_t rb = i / panel_blocks, pb = i % panel_blocks;
   const size_t row_begin = rb * rows_per_block, panel_begin = pb * panels_per_block;
   return GemmItem{row_begin, std::min(rows, row_begin + rows_per_block), panel_begin,
                   std::min(panels, panel_begin + panels_per_block)};
@@ -105,29 +105,35 @@ GemmTiling gemm_tiling(size_t rows, size_t panels, size_t rows_per_tile, size_t 
   constexpr size_t kItemsPerThread = 4, kMinTiles = 4;
   const size_t tiles = row_tiles * panels;
   const size_t max_items = std::min(kItemsPerThread * threads, std::max(std::min(threads, tiles), tiles / kMinTiles));
-  // The cut whose busiest thread has the fewest tiles (items dealt round-robin); among
-  // equals, more items (for threads that join late), then more panel blocks (an item then
-  // reads a smaller share of the weights). Each distinct block size is tried once.
-  size_t best_span = SIZE_MAX, best_items = 0;
+  // Items are numbered row block by row block, and a WorkerTeam gives each thread a contiguous
+  // range of them first. The best cut: the fewest tiles on the busiest thread; among equals,
+  // more items (for threads that join late), then more panel blocks (an item then reads a
+  // smaller share of the weights). Preferred to it, when its busiest thread has at most 1/8
+  // more tiles: the best cut into row blocks that are a multiple of the threads, which gives
+  // each thread whole row blocks, the rows it had in the stage before (worker_team.hpp). Each
+  // distinct block size is tried once.
+  struct Cut {
+    size_t span = SIZE_MAX, items = 0, row_blocks = 1, panel_blocks = 1, tiles_per_block = 0, panels_per_block = 0;
+    bool better_than(const Cut& o) const { return span < o.span || (span == o.span && items >= o.items); }
+  } best, local;
   for (size_t pb = 1; pb <= std::min(panels, max_items);) {
     const size_t ppb = ceil_div(panels, pb);
     for (size_t rb = 1; rb <= row_tiles && rb * pb <= max_items;) {
       const size_t tpb = ceil_div(row_tiles, rb);
-      const size_t items = pb * rb, span = ceil_div(items, threads) * tpb * ppb;
-      if (span < best_span || (span == best_span && items >= best_items)) {
-        best_span = span;
-        best_items = items;
-        t.row_blocks = rb;
-        t.panel_blocks = pb;
-        t.rows_per_block = tpb * rows_per_tile;
-        t.panels_per_block = ppb;
-      }
+      const Cut cut{ceil_div(pb * rb, threads) * tpb * ppb, pb * rb, rb, pb, tpb, ppb};
+      if (cut.better_than(best)) best = cut;
+      if (rb % threads == 0 && cut.better_than(local)) local = cut;
       if (tpb == 1) break;
       rb = ceil_div(row_tiles, tpb - 1);  // the next block count with fewer tiles a block
     }
     if (ppb == 1) break;
     pb = ceil_div(panels, ppb - 1);
   }
+  const Cut& chosen = local.items != 0 && 8 * local.span <= 9 * best.span ? local : best;
+  t.row_blocks = chosen.row_blocks;
+  t.panel_blocks = chosen.panel_blocks;
+  t.rows_per_block = chosen.tiles_per_block * rows_per_tile;
+  t.panels_per_block = chosen.panels_per_block;
   return t;
 }
 

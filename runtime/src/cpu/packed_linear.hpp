@@ -78,7 +78,8 @@ struct GemmItem {
 // How a GEMM of `rows` rows and `panels` panels is cut into row_blocks x panel_blocks work
 // items: row ranges of rows_per_block rows (a multiple of the tile's rows; the last block may
 // be shorter), panel ranges of panels_per_block panels (the last may be shorter). Items are
-// numbered panel block by panel block, so that neighbouring items share weights.
+// numbered row block by row block, so that a contiguous range of them (what a WorkerTeam
+// thread takes first) covers whole row blocks.
 struct GemmTiling {
   size_t rows = 0, panels = 0;
   size_t row_blocks = 0, panel_blocks = 0, rows_per_block = 0, panels_per_block = 0;
@@ -88,7 +89,9 @@ struct GemmTiling {
 
 // The cut that balances `threads` threads best, with at most 4 items per thread (more when
 // equally balanced, for threads that join late) and none under 4 register tiles (tile rows x
-// panel) unless that leaves a thread idle; with one thread, one item. Pure and cheap (no
+// panel) unless that leaves a thread idle; with one thread, one item. Items are numbered row
+// block by row block; a cut whose row blocks are a multiple of the threads is preferred when
+// nearly as balanced (each thread's range of items is then its own rows). Pure and cheap (no
 // allocation, under a microsecond for 16 threads): called on every run.
 GemmTiling gemm_tiling(size_t rows, size_t panels, size_t rows_per_tile, size_t threads);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 #include "backend/backend.hpp"
 #include "cpu/kernels/kernels.hpp"
@@ -17,9 +18,17 @@ using plan::View;
 
 namespace {
 
-constexpr size_t kLineFloats = 16;  // scratch pieces start on 64-byte lines
+constexpr size_t kLineFloats = 16;    // scratch pieces start on 64-byte lines
+constexpr size_t kPageFloats = 1024;  // 4 KiB
 
 size_t whole_lines(size_t floats) { return (floats + kLineFloats - 1) / kLineFloats * kLineFloats; }
+size_t whole_pages(size_t floats) { return (floats + kPageFloats - 1) / kPageFloats * kPageFloats; }
+
+// The first page boundary at or after p (within a scratch sized with a page to spare).
+float* next_page(float* p) {
+  const uintptr_t bytes = kPageFloats * sizeof(float);
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(p) + bytes - 1) / bytes * bytes);
+}
 
 // Runs fn(first, count) over the rows [0, rows) in one tile per team thread.
 template <typename Fn>
@@ -40,23 +49,27 @@ struct AttentionWork {
   size_t kv_image, stride;
   float* out;
   size_t out_image, out_stride;
-  size_t tokens, heads, head_dim, queries;
+  size_t tokens, heads, head_dim, queries, pairs;
   size_t blocks, rows_per_block;  // queries split into `blocks` blocks of rows_per_block rows
+  size_t key_pieces;              // each pair's keys prepared in this many pieces of head_dim rows
   float* keys;                    // keys_floats per (image, head)
   size_t keys_floats;
-  float* scores;  // scores_floats per work item
+  float* scores;  // scores_floats apart, one piece per work item
   size_t scores_floats;
 };
 
-void attention_keys_item(const AttentionWork& w, size_t pair) {
+void attention_keys_item(const AttentionWork& w, size_t item) {
+  const size_t pair = item / w.key_pieces, piece = item % w.key_pieces;
   const size_t image = pair / w.heads, head = pair % w.heads;
-  kernels::attention_keys(w.k + image * w.kv_image + head * w.head_dim, w.stride, w.tokens, w.head_dim,
-                          w.keys + pair * w.keys_floats);
+  const size_t rows = (w.head_dim + w.key_pieces - 1) / w.key_pieces;
+  kernels::attention_keys(w.k + image * w.kv_image + head * w.head_dim, w.stride, w.tokens, w.head_dim, piece * rows,
+                          (piece + 1) * rows, w.keys + pair * w.keys_floats);
 }
 
 void attention_queries_item(const AttentionWork& w, size_t item) {
   const size_t inner = w.heads * w.head_dim;
-  const size_t pair = item / w.blocks, block = item % w.blocks;
+  // Numbered block by block: a thread's range of items is the same rows of every head.
+  const size_t pair = item % w.pairs, block = item / w.pairs;
   const size_t image = pair / w.heads, head = pair % w.heads;
   const size_t first = block * w.rows_per_block;
   if (first >= w.queries) return;
@@ -70,16 +83,34 @@ void attention_queries_item(const AttentionWork& w, size_t item) {
 
 }  // namespace
 
-size_t attention_scratch_floats(const plan::AttentionShape& s) {
-  const size_t pairs = s.batch * s.heads;
-  return pairs * whole_lines(kernels::attention_keys_floats(s.tokens, s.head_dim)) +
-         attention_items(s.threads, pairs) * whole_lines(kernels::attention_scores_floats(s.tokens, s.head_dim));
+// Each work item's scores start on a page of their own: a thread that writes its scores row by
+// row sets the hardware's stream prefetcher fetching the lines after them, which with items
+// packed back to back are the lines another thread is writing (measured on 2 Zen 5 cores: the
+// query pass took 1.37x less time on 2 threads than on 1 with packed scores, 1.86x with a page
+// apart). Prefetchers do not cross pages.
+static size_t attention_scores_stride(size_t tokens, size_t head_dim) {
+  return whole_pages(kernels::attention_scores_floats(tokens, head_dim));
 }
 
-size_t query_blocks(size_t threads, size_t pairs, size_t queries) {
-  if (threads <= 1 || pairs == 0) return 1;
-  const size_t wanted = (8 * threads + pairs - 1) / pairs, most = std::max<size_t>(1, queries / 8);
-  return std::max<size_t>(1, std::min(wanted, most));
+size_t attention_scratch_floats(const plan::AttentionShape& s) {
+  const size_t pairs = s.batch * s.heads;
+  return pairs * whole_lines(kernels::attention_keys_floats(s.tokens, s.head_dim)) + kPageFloats +
+         attention_items(s.threads, pairs) * attention_scores_stride(s.tokens, s.head_dim);
+}
+
+AttentionSplit attention_split(size_t threads, size_t pairs, size_t queries, size_t head_dim) {
+  AttentionSplit split;
+  split.rows_per_block = queries;
+  if (threads <= 1 || pairs == 0) return split;
+  const auto ceil_div = [](size_t a, size_t b) { return (a + b - 1) / b; };
+  split.key_pieces = std::max<size_t>(1, std::min(ceil_div(4 * threads, pairs), head_dim / 8));
+  const size_t block = kernels::kAttentionBlockRows;
+  const size_t rows = std::max<size_t>(8, ceil_div(ceil_div(queries, ceil_div(12 * threads, pairs)), block) * block);
+  if (rows < queries) {
+    split.rows_per_block = rows;
+    split.blocks = ceil_div(queries, rows);
+  }
+  return split;
 }
 
 void StageRunner::linear(const Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
@@ -175,7 +206,7 @@ void StageRunner::attention(const Stage& s, const plan::Memory& memory, size_t n
     });
     return;
   }
-  const size_t blocks = query_blocks(team.threads(), pairs, queries);
+  const AttentionSplit split = attention_split(team.threads(), pairs, queries, c.head_dim);
   const AttentionWork work{plan::locate(plan_, memory, s.in, branch),
                            s.in.image_stride,
                            plan::locate(plan_, memory, s.aux, branch),
@@ -188,14 +219,16 @@ void StageRunner::attention(const Stage& s, const plan::Memory& memory, size_t n
                            c.heads,
                            c.head_dim,
                            queries,
-                           blocks,
-                           (queries + blocks - 1) / blocks,
+                           pairs,
+                           split.blocks,
+                           split.rows_per_block,
+                           split.key_pieces,
                            keys,
                            keys_floats,
-                           keys + pairs * keys_floats,
-                           whole_lines(kernels::attention_scores_floats(tokens, c.head_dim))};
-  team.for_each(pairs, [&](size_t pair) { attention_keys_item(work, pair); });
-  team.for_each(pairs * blocks, [&](size_t item) { attention_queries_item(work, item); });
+                           next_page(keys + pairs * keys_floats),
+                           attention_scores_stride(tokens, c.head_dim)};
+  team.for_each(pairs * split.key_pieces, [&](size_t item) { attention_keys_item(work, item); });
+  team.for_each(pairs * split.blocks, [&](size_t item) { attention_queries_item(work, item); });
 }
 
 void StageRunner::run(const Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, uint32_t prefix,

@@ -18,11 +18,20 @@ namespace pfrt::cpu {
 // the prepared keys of every (image, head), then a row of scores per work item.
 size_t attention_scratch_floats(const plan::AttentionShape& shape);
 
-// Query blocks per (image, head) when `pairs` (image, head) pairs attend with `queries` rows
-// each on `threads` threads: enough work items to balance the team (about 8 per thread), none
-// shorter than 8 rows. pairs x blocks never exceeds attention_items(threads, pairs).
-size_t query_blocks(size_t threads, size_t pairs, size_t queries);
-inline size_t attention_items(size_t threads, size_t pairs) { return pairs + (threads > 1 ? 8 * threads : 0); }
+// How an attention stage of `pairs` (image, head) pairs, `queries` query rows each, is cut into
+// work items for `threads` threads (about 4 a thread for the keys, 12 for the queries, so that
+// uneven pair counts still balance): each pair's prepared keys in `key_pieces` pieces of its
+// head_dim rows (at least 8 rows each), its query rows in `blocks` blocks of `rows_per_block`
+// rows (the last may be shorter). A block is a multiple of the kernel's register block
+// (kernels::kAttentionBlockRows) and at least 8 rows, unless it is the only one.
+// pairs x blocks never exceeds attention_items(threads, pairs).
+struct AttentionSplit {
+  size_t key_pieces = 1;
+  size_t rows_per_block = 0;
+  size_t blocks = 1;
+};
+AttentionSplit attention_split(size_t threads, size_t pairs, size_t queries, size_t head_dim);
+inline size_t attention_items(size_t threads, size_t pairs) { return pairs + (threads > 1 ? 12 * threads : 0); }
 
 class StageRunner {
  public:

@@ -10,24 +10,30 @@
 #include <chrono>
 #include <climits>
 
-// The protocol. A region has an epoch (the leader's count of regions, 32 bits, wrapping).
+// The protocol. A region has an epoch (the leader's count of regions, 32 bits, wrapping) and
+// R home ranges (the threads taking part), range r being items [r n / R, (r + 1) n / R); each
+// range has a claim word (epoch << 32 | next unclaimed item of the range).
 //
 // Opening region E, the leader
-//   1. stores claim_ = E|kClosed (relaxed): nothing can be claimed, and any claim word a
-//      helper read earlier is now out of date, so its compare-exchange will fail;
-//   2. stores task_, context_, items_ (release) and remaining_ = items;
-//   3. stores claim_ = E|0 (release), then published_ = E and, when sleepers_ says some helper
-//      sleeps, wakes as many as there are items besides the leader's first.
-// A helper claims item n by reading claim_ = E|n (acquire), then the job fields (acquire),
-// and, when n < items, compare-exchanging E|n -> E|n+1. If that succeeds, the fields it read
-// are region E's: not older, because claim_'s E|n lies in the release sequence of step 3's
-// store (every later write of claim_ up to the next step 1 is a compare-exchange), which
-// follows step 2's stores; not newer, because region E+1's fields are written (release) after
-// its step 1, so a helper that read one of them would see E+1|kClosed or later in claim_ and
-// fail. The leader claims items the same way until none is left; a helper the OS has not
-// scheduled claims none and is never waited for. Every finished item decrements remaining_
-// (the leader subtracts its own items at once); the leader returns when it is 0 (acquire: the
-// items' writes are visible). Stale helpers cannot touch remaining_: they hold no item.
+//   1. stores every claim word = E|kClosed (relaxed): nothing can be claimed, and any claim
+//      word a helper read earlier is now out of date, so its compare-exchange will fail;
+//   2. stores task_, context_, items_, ranges_ (release) and remaining_ = items;
+//   3. stores each range's claim word = E|first item of the range (release), then
+//      published_ = E and, when sleepers_ says some helper sleeps, wakes as many as there are
+//      items besides the leader's first.
+// A thread claims item n of range r by reading r's word = E|n (acquire), then the job fields
+// (acquire), and, when n is below the range's end, compare-exchanging E|n -> E|n+1. If that
+// succeeds, the fields it read are region E's: not older, because E|n lies in the release
+// sequence of step 3's store (every later write of the word up to the next step 1 is a
+// compare-exchange), which follows step 2's stores; not newer, because region E+1's fields are
+// written (release) after its step 1, so a thread that read one of them would see E+1|kClosed
+// or later in the word and fail. A thread that reads fields newer than its word skips that
+// word; no item is lost, as the leader goes through every range before it waits. Threads
+// claim their own range first (the leader range 0, helper i range i + 1), then the others in
+// turn, until none is left; a helper the OS has not scheduled claims none and is never waited
+// for. Every finished item decrements remaining_ (the leader subtracts its own items at once);
+// the leader returns when it is 0 (acquire: the items' writes are visible). Stale helpers
+// cannot touch remaining_: they hold no item.
 //
 // Sleeping, without lost wake-ups (the futex compares the word under its lock, and seq_cst
 // orders each "announce, then check" against the other side's "change, then check"):
@@ -39,8 +45,8 @@
 // at once when rest() has marked the epoch it has seen (rest_ == seen; a new region changes
 // the epoch, so rest needs no clearing). Helpers start asleep (rest_ = published_ = 0).
 //
-// Epochs wrap after 2^32 regions: a helper would have to stall between reading claim_ and its
-// compare-exchange for exactly a multiple of 2^32 regions for a stale claim to succeed.
+// Epochs wrap after 2^32 regions: a helper would have to stall between reading a claim word
+// and its compare-exchange for exactly a multiple of 2^32 regions for a stale claim to succeed.
 
 namespace pfrt::cpu {
 
@@ -91,7 +97,7 @@ bool spin_until(uint32_t spin_us, const Done& done) {
 }  // namespace
 
 WorkerTeam::WorkerTeam(uint32_t helpers, uint32_t spin_us, const cpu_set_t* pin)
-    : spin_us_(spin_us), pinned_(pin != nullptr) {
+    : claims_(std::make_unique<ClaimWord[]>(size_t{helpers} + 1)), spin_us_(spin_us), pinned_(pin != nullptr) {
   CPU_ZERO(&pin_);
   if (pin != nullptr) pin_ = *pin;
   helpers_.reserve(helpers);
@@ -151,30 +157,33 @@ void WorkerTeam::set_active_helpers(uint32_t helpers) {
   if (helpers > before) futex_wake(active_, INT_MAX);
 }
 
+namespace {
+
+// The first item of home range r of `ranges` over `items` items.
+uint32_t range_begin(uint32_t r, uint32_t items, uint32_t ranges) { return uint32_t(uint64_t{r} * items / ranges); }
+
+}  // namespace
+
 void WorkerTeam::run_region(uint32_t items, Task task, void* context) {
   const uint32_t epoch = ++epoch_;
   const uint64_t open = uint64_t(epoch) << 32;
-  claim_.store(open | kClosed, std::memory_order_relaxed);
+  const uint32_t words = threads(), ranges = std::min(active_threads(), items);
+  for (uint32_t r = 0; r < words; ++r) claims_[r].word.store(open | kClosed, std::memory_order_relaxed);
   task_.store(task, std::memory_order_release);
   context_.store(context, std::memory_order_release);
   items_.store(items, std::memory_order_release);
+  ranges_.store(ranges, std::memory_order_release);
   remaining_.store(items, std::memory_order_relaxed);
-  claim_.store(open, std::memory_order_release);
+  for (uint32_t r = 0; r < ranges; ++r) {
+    claims_[r].word.store(open | range_begin(r, items, ranges), std::memory_order_release);
+  }
   published_.store(epoch, std::memory_order_seq_cst);
   if (const uint32_t asleep = sleepers_.load(std::memory_order_seq_cst)) {
     futex_wake(published_, int(std::min(asleep, items - 1)));
   }
 
   const auto start = std::chrono::steady_clock::now();
-  uint32_t mine = 0;
-  uint64_t c = open;
-  while (uint32_t(c) < items) {
-    if (claim_.compare_exchange_weak(c, c + 1, std::memory_order_relaxed, std::memory_order_relaxed)) {
-      task(context, uint32_t(c));
-      ++mine;
-      c = claim_.load(std::memory_order_relaxed);
-    }
-  }
+  const uint32_t mine = claim_and_run(0);
   const bool finished = mine == 0 ? remaining_.load(std::memory_order_acquire) == 0
                                   : remaining_.fetch_sub(mine, std::memory_order_acq_rel) == mine;
   if (finished) return;
@@ -185,6 +194,36 @@ void WorkerTeam::run_region(uint32_t items, Task task, void* context) {
   const auto waited = std::chrono::steady_clock::now() - waiting;
   const auto item = (waiting - start) / std::max(mine, 1u);
   if (waited > 3 * item + std::chrono::microseconds(200)) stalled_ = true;
+}
+
+uint32_t WorkerTeam::claim_and_run(uint32_t home) {
+  const bool leader = home == 0;  // the leader counts its items off remaining_ at the end
+  const uint32_t words = threads();
+  uint32_t ran = 0;
+  for (uint32_t k = 0; k < words; ++k) {
+    std::atomic<uint64_t>& claim = claims_[(home + k) % words].word;
+    const uint32_t r = (home + k) % words;
+    uint64_t c = claim.load(std::memory_order_acquire);
+    for (;;) {
+      const uint32_t next = uint32_t(c);
+      const uint32_t items = items_.load(std::memory_order_acquire);
+      const uint32_t ranges = ranges_.load(std::memory_order_acquire);
+      // Nothing left in this range (kClosed exceeds every end), or fields of a newer region
+      // than the word: in both cases the range is left to the others.
+      if (r >= ranges || next >= range_begin(r + 1, items, ranges)) break;
+      const Task task = task_.load(std::memory_order_acquire);
+      void* const context = context_.load(std::memory_order_acquire);
+      if (!claim.compare_exchange_weak(c, c + 1, std::memory_order_acquire, std::memory_order_acquire)) continue;
+      task(context, next);
+      ++ran;
+      if (!leader && remaining_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+          leader_asleep_.load(std::memory_order_seq_cst) != 0) {
+        futex_wake(remaining_, 1);
+      }
+      c = claim.load(std::memory_order_acquire);
+    }
+  }
+  return ran;
 }
 
 void WorkerTeam::leader_wait() {
@@ -209,28 +248,8 @@ void WorkerTeam::helper_loop(uint32_t index) {
       futex_wait(active_, active);
       continue;
     }
-    work();
+    claim_and_run(index + 1);
     idle_wait(seen);
-  }
-}
-
-void WorkerTeam::work() {
-  uint64_t c = claim_.load(std::memory_order_acquire);
-  for (;;) {
-    const uint32_t next = uint32_t(c);
-    const uint32_t items = items_.load(std::memory_order_acquire);
-    // Nothing to claim (kClosed exceeds every count). If items belongs to a newer region than
-    // c, published_ is about to change and idle_wait() returns at once.
-    if (next >= items) return;
-    const Task task = task_.load(std::memory_order_acquire);
-    void* const context = context_.load(std::memory_order_acquire);
-    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acquire, std::memory_order_acquire)) continue;
-    task(context, next);
-    if (remaining_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-        leader_asleep_.load(std::memory_order_seq_cst) != 0) {
-      futex_wake(remaining_, 1);
-    }
-    c = claim_.load(std::memory_order_acquire);
   }
 }
 

@@ -9,6 +9,16 @@
 // waits for a helper that has not claimed an item: items are claimed one at a time, so a
 // helper that the OS has not scheduled simply gets none, and the leader only waits for items
 // that are actually being worked on.
+//
+// Items have homes: a region's items are cut into one contiguous range per taking-part thread
+// (the leader's first), and each thread claims its own range, in order, before it takes what is
+// left of the others'. Stages that number their items in row order (GEMM row blocks, LayerNorm
+// row tiles, attention query blocks) thus leave each thread the same rows from one operator to
+// the next, in its own cache: a row written by one core and read by another costs a transfer
+// between cores, which on a machine whose cores are far apart (measured: 500 ns round trips
+// between this build machine's two virtual cores at times) made 2-thread serial blocks slower
+// than the operators alone. A thread that is not scheduled still holds nothing up: its range
+// is taken by the others.
 #pragma once
 
 #include <sched.h>
@@ -16,6 +26,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -68,15 +79,24 @@ class WorkerTeam {
   void rest();
 
  private:
-  // Items of one region are numbered in 32 bits (the low half of claim_); run() splits larger
-  // counts into several regions.
-  static constexpr uint32_t kClosed = 0xffffffffu;  // claim_'s item field while a region is set up
+  // Items of one region are numbered in 32 bits (the low half of a claim word); run() splits
+  // larger counts into several regions.
+  static constexpr uint32_t kClosed = 0xffffffffu;  // a claim word's item field while a region is set up
   static constexpr size_t kMaxRegionItems = kClosed - 1;
+
+  // One claim word per home range, on a cache line of its own: (epoch << 32) | next unclaimed
+  // item of the range (kClosed: none may be claimed).
+  struct alignas(64) ClaimWord {
+    std::atomic<uint64_t> word{kClosed};
+  };
 
   void run_region(uint32_t items, Task task, void* context);
   void leader_wait();  // returns once remaining_ == 0 (spin, then sleep)
   void helper_loop(uint32_t index);
-  void work();                    // a helper claims and runs items until none is left
+  // Claims and runs items, those of range `home` first, then the others' in turn, until none is
+  // left; returns how many it ran. The leader's home is 0 (it counts its items off remaining_
+  // at the end), helper i's is i + 1 (each item counted off as it finishes).
+  uint32_t claim_and_run(uint32_t home);
   void idle_wait(uint32_t seen);  // a helper returns once published_ != seen (spin, then sleep)
   void stop();                    // stops and joins the helpers
 
@@ -86,6 +106,7 @@ class WorkerTeam {
   alignas(64) std::atomic<Task> task_{nullptr};
   std::atomic<void*> context_{nullptr};
   std::atomic<uint32_t> items_{0};
+  std::atomic<uint32_t> ranges_{1};     // home ranges of the region: the threads taking part
   std::atomic<uint32_t> published_{0};  // futex word: epoch of the newest region (helpers sleep on it)
   std::atomic<uint32_t> rest_{0};       // helpers that have seen epoch rest_ sleep without spinning
   std::atomic<uint32_t> sleepers_{0};   // helpers asleep or about to sleep on published_
@@ -93,8 +114,8 @@ class WorkerTeam {
   // Helpers with an index below it take part; the others sleep on it (futex word).
   std::atomic<uint32_t> active_{0};
 
-  // (epoch << 32) | next unclaimed item (kClosed: none may be claimed).
-  alignas(64) std::atomic<uint64_t> claim_{kClosed};
+  // threads() claim words, one per possible home range.
+  std::unique_ptr<ClaimWord[]> claims_;
 
   // Items of the current region not finished yet (futex word: the leader sleeps on it), and
   // whether the leader is asleep or about to sleep on it.

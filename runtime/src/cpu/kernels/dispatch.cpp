@@ -206,8 +206,9 @@ size_t attention_keys_floats(size_t tokens, size_t head_dim) { return table().at
 size_t attention_scores_floats(size_t tokens, size_t head_dim) {
   return table().attention_scores_floats(tokens, head_dim);
 }
-void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys) {
-  table().attention_keys(k, stride, tokens, head_dim, keys);
+void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, size_t e_begin, size_t e_end,
+                    float* keys) {
+  table().attention_keys(k, stride, tokens, head_dim, e_begin, e_end, keys);
 }
 void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens, size_t head_dim,
                        size_t queries, float* out, size_t out_stride, float* scores) {

@@ -21,7 +21,8 @@ void gelu_erf(float* x, size_t n);
 void gelu_tanh(float* x, size_t n);
 size_t attention_keys_floats(size_t tokens, size_t head_dim);
 size_t attention_scores_floats(size_t tokens, size_t head_dim);
-void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys);
+void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, size_t e_begin, size_t e_end,
+                    float* keys);
 void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens, size_t head_dim,
                        size_t queries, float* out, size_t out_stride, float* scores);
 void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,

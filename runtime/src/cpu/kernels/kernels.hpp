@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "cpu/kernels/attention_blocks.hpp"
 #include "cpu/kernels/int8_kernel.hpp"
 #include "format/model_spec.hpp"
 
@@ -39,13 +40,15 @@ void gelu(float* x, size_t n, format::Gelu form);
 // --- attention.cpp
 // Attention for short sequences, one head of one image at a time, in two steps so that blocks
 // of query rows can run in parallel over one head's keys. attention_keys writes the keys'
-// prepared form (attention_keys_floats floats) once; attention_queries then answers `queries`
+// prepared form (attention_keys_floats floats) once, rows [e_begin, e_end) of head_dim at a time
+// (pieces of it can be written at once); attention_queries then answers `queries`
 // query rows, out[i] = softmax(q_i K^T * head_dim^-1/2) V, from it with its own scores scratch
 // (attention_scores_floats floats). q, k, v: rows of head_dim values, `stride` floats apart (the
 // QKV GEMM's output, head-major); out rows `out_stride` apart.
 size_t attention_keys_floats(size_t tokens, size_t head_dim);
 size_t attention_scores_floats(size_t tokens, size_t head_dim);
-void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, float* keys);
+void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_dim, size_t e_begin, size_t e_end,
+                    float* keys);
 void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens, size_t head_dim,
                        size_t queries, float* out, size_t out_stride, float* scores);
 // One query row against keys and values read as they are (no prepared keys): for the class
