@@ -145,7 +145,8 @@ TEST_CASE("cpu attention of one query row, keys read as they are, matches the re
         const size_t heads = 3, inner = heads * head_dim;
         std::vector<float> qkv = test::random_floats(tokens * 3 * inner + 16, 39);
         for (float& v : qkv) v *= 2.0f;
-        std::vector<float> want(tokens * inner), got(inner, -1.0f), scores(tokens);
+        std::vector<float> want(tokens * inner), got(inner, -1.0f);
+        std::vector<float> scores(tokens + cpu::kernels::attention_row_part_floats(head_dim));
         reference::attention(qkv.data(), tokens, heads, head_dim, want.data());
         for (size_t h = 0; h < heads; ++h) {
           const float* q = qkv.data() + h * head_dim;  // row 0's query
@@ -154,6 +155,41 @@ TEST_CASE("cpu attention of one query row, keys read as they are, matches the re
         }
         CHECK(max_abs_diff(got, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
       }
+    }
+  });
+}
+
+TEST_CASE("cpu attention of one query row in parts of its keys, combined, equals one pass") {
+  test::for_each_isa([&] {
+    const size_t tokens = 197, heads = 2, head_dim = 24, inner = heads * head_dim;
+    std::vector<float> qkv = test::random_floats(tokens * 3 * inner + 16, 41);
+    for (float& v : qkv) v *= 3.0f;  // parts whose largest scores differ widely
+    std::vector<float> want(tokens * inner);
+    reference::attention(qkv.data(), tokens, heads, head_dim, want.data());
+    const size_t part_floats = cpu::kernels::attention_row_part_floats(head_dim);
+    for (const std::vector<size_t>& sizes :
+         {std::vector<size_t>{197}, {64, 64, 64, 5}, {1, 196}, {100, 1, 96}, std::vector<size_t>(197, 1)}) {
+      CAPTURE(sizes.size());
+      std::vector<float> whole(inner, -1.0f), split(inner, -1.0f), scores(tokens + part_floats);
+      std::vector<float> parts(sizes.size() * part_floats);
+      for (size_t h = 0; h < heads; ++h) {
+        const float* q = qkv.data() + h * head_dim;
+        cpu::kernels::attention_row(q, q + inner, q + 2 * inner, 3 * inner, tokens, head_dim,
+                                    whole.data() + h * head_dim, scores.data());
+        size_t first = 0;
+        for (size_t i = 0; i < sizes.size(); ++i) {
+          const float* k = q + inner + first * 3 * inner;
+          cpu::kernels::attention_row_part(q, k, k + inner, 3 * inner, sizes[i], head_dim,
+                                           parts.data() + i * part_floats, scores.data());
+          first += sizes[i];
+        }
+        REQUIRE(first == tokens);
+        cpu::kernels::attention_row_combine(parts.data(), sizes.size(), part_floats, head_dim,
+                                            split.data() + h * head_dim);
+      }
+      if (sizes.size() == 1) CHECK(max_abs_diff(split, whole) == 0.0);  // one part: one pass's arithmetic
+      CHECK(max_abs_diff(split, whole) <= 1e-6);
+      CHECK(max_abs_diff(split, std::vector<float>(want.begin(), want.begin() + long(inner))) <= 1e-5);
     }
   });
 }

@@ -30,12 +30,14 @@ float* next_page(float* p) {
   return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(p) + bytes - 1) / bytes * bytes);
 }
 
-// Runs fn(first, count) over the rows [0, rows) in one tile per team thread.
+// Runs fn(first, count) over the rows [0, rows) in one tile per team thread, tiles cut at
+// multiples of `quantum` rows: the GEMMs' register tile, so that each thread's tile is the rows
+// its range of GEMM items covers before and after (worker_team.hpp).
 template <typename Fn>
-void for_row_tiles(WorkerTeam& team, size_t rows, const Fn& fn) {
+void for_row_tiles(WorkerTeam& team, size_t rows, size_t quantum, const Fn& fn) {
   const size_t threads = team.threads();
   if (threads <= 1 || rows <= 1) return fn(size_t{0}, rows);
-  const size_t tile = (rows + threads - 1) / threads;
+  const size_t tile = ((rows + threads - 1) / threads + quantum - 1) / quantum * quantum;
   team.for_each((rows + tile - 1) / tile, [&](size_t t) { fn(t * tile, std::min(rows, (t + 1) * tile) - t * tile); });
 }
 
@@ -52,7 +54,7 @@ struct AttentionWork {
   size_t tokens, heads, head_dim, queries, pairs;
   size_t blocks, rows_per_block;  // queries split into `blocks` blocks of rows_per_block rows
   size_t key_pieces;              // each pair's keys prepared in this many pieces of head_dim rows
-  float* keys;                    // keys_floats per (image, head)
+  float* keys;                    // keys_floats per (image, head) (attention_pair_floats)
   size_t keys_floats;
   float* scores;  // scores_floats apart, one piece per work item
   size_t scores_floats;
@@ -92,9 +94,26 @@ static size_t attention_scores_stride(size_t tokens, size_t head_dim) {
   return whole_pages(kernels::attention_scores_floats(tokens, head_dim));
 }
 
+// The class row attends in parts of this many keys, one work item each, so that every thread
+// reads the keys and values it wrote (the last may be shorter); the same parts whatever the
+// threads, so results do not depend on them.
+constexpr size_t kClassRowPartKeys = 64;
+
+static size_t class_row_parts(size_t tokens) { return (tokens + kClassRowPartKeys - 1) / kClassRowPartKeys; }
+// One class-row part's floats: the part, then its scores.
+static size_t class_row_part_floats(size_t head_dim) {
+  return whole_lines(kernels::attention_row_part_floats(head_dim)) + whole_lines(kClassRowPartKeys);
+}
+
+// Each (image, head) pair's floats of the scratch: its prepared keys, or its class-row parts.
+static size_t attention_pair_floats(size_t tokens, size_t head_dim) {
+  return std::max(whole_lines(kernels::attention_keys_floats(tokens, head_dim)),
+                  class_row_parts(tokens) * class_row_part_floats(head_dim));
+}
+
 size_t attention_scratch_floats(const plan::AttentionShape& s) {
   const size_t pairs = s.batch * s.heads;
-  return pairs * whole_lines(kernels::attention_keys_floats(s.tokens, s.head_dim)) + kPageFloats +
+  return pairs * attention_pair_floats(s.tokens, s.head_dim) + kPageFloats +
          attention_items(s.threads, pairs) * attention_scores_stride(s.tokens, s.head_dim);
 }
 
@@ -151,7 +170,7 @@ void StageRunner::linear_int8(const Stage& s, const plan::Memory& memory, uint32
   void* quantized = plan::locate(plan_, memory, scratch, branch);
   // The input quantised once (rows split over the team), then the GEMM's items read it.
   const core::Clock::time_point quantize_start = core::Clock::now();
-  for_row_tiles(team, rows,
+  for_row_tiles(team, rows, layer.rows_per_tile(),
                 [&](size_t first, size_t count) { layer.quantize(rows, first, first + count, x, xs, quantized); });
   quantize_ms += core::elapsed_ms(quantize_start, core::Clock::now());
   LinearEpilogue epilogue;
@@ -174,7 +193,7 @@ void StageRunner::layer_norm(const Stage& s, const plan::Memory& memory, size_t 
   const float* gamma = plan::resolve(w, s.gamma, branch);
   const float* beta = plan::resolve(w, s.beta, branch);
   const size_t d = s.in.cols;  // dense rows (the plan's tests check)
-  for_row_tiles(team, n * s.in.rows, [&](size_t first, size_t count) {
+  for_row_tiles(team, n * s.in.rows, kernels::gemm_kernel().rows_per_tile, [&](size_t first, size_t count) {
     kernels::layer_norm(x + first * d, d, count, d, gamma, beta, c.layernorm_eps, y + first * d, d);
   });
 }
@@ -191,19 +210,28 @@ void StageRunner::attention(const Stage& s, const plan::Memory& memory, size_t n
   plan::View scratch;
   scratch.buffer = s.scratch;
   float* keys = plan::locate(plan_, memory, scratch, branch);
-  const size_t keys_floats = whole_lines(kernels::attention_keys_floats(tokens, c.head_dim));
-  if (queries == 1) {  // the class row: keys read as they are, one (image, head) per item
+  const size_t keys_floats = attention_pair_floats(tokens, c.head_dim);
+  if (queries == 1) {  // the class row: keys read as they are, in parts, then the parts combined
     const float* q = plan::locate(plan_, memory, s.in, branch);
     const float* k = plan::locate(plan_, memory, s.aux, branch);
     float* out = plan::locate(plan_, memory, s.out, branch);
-    const size_t inner = c.inner_dim();
-    team.for_each(pairs, [&](size_t pair) {
-      const size_t image = pair / c.heads, head = pair % c.heads;
-      const float* kr = k + image * s.aux.image_stride + head * c.head_dim;
-      kernels::attention_row(q + image * s.in.image_stride + head * c.head_dim, kr, kr + inner, s.aux.row_stride,
-                             tokens, c.head_dim, out + image * s.out.image_stride + head * c.head_dim,
-                             keys + pair * keys_floats);  // scores: keys_floats >= tokens
+    const size_t inner = c.inner_dim(), parts = class_row_parts(tokens),
+                 part_floats = class_row_part_floats(c.head_dim);
+    const size_t part_scores = whole_lines(kernels::attention_row_part_floats(c.head_dim));
+    // Numbered part by part: a thread's range of items is the keys of its rows, for every head.
+    team.for_each(pairs * parts, [&](size_t item) {
+      const size_t pair = item % pairs, part = item / pairs;
+      const size_t image = pair / c.heads, head = pair % c.heads, first = part * kClassRowPartKeys;
+      const float* kr = k + image * s.aux.image_stride + first * s.aux.row_stride + head * c.head_dim;
+      float* piece = keys + pair * keys_floats + part * part_floats;
+      kernels::attention_row_part(q + image * s.in.image_stride + head * c.head_dim, kr, kr + inner, s.aux.row_stride,
+                                  std::min(kClassRowPartKeys, tokens - first), c.head_dim, piece, piece + part_scores);
     });
+    for (size_t pair = 0; pair < pairs; ++pair) {
+      const size_t image = pair / c.heads, head = pair % c.heads;
+      kernels::attention_row_combine(keys + pair * keys_floats, parts, part_floats, c.head_dim,
+                                     out + image * s.out.image_stride + head * c.head_dim);
+    }
     return;
   }
   const AttentionSplit split = attention_split(team.threads(), pairs, queries, c.head_dim);
@@ -301,13 +329,15 @@ void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, s
   // placed by one thread, so its patches (as large as the stem's weights: N x P*P*C) are
   // multiplied where they were written, in that core's cache.
   const size_t tile = int8 ? layer8->rows_per_tile() : layer->rows_per_tile(), threads = team.threads();
-  const size_t wanted = threads == 1 ? 1 : 2 * threads;
-  const size_t per_block = std::max(tile, (count + wanted * tile - 1) / (wanted * tile) * tile);
-  const size_t blocks = (count + per_block - 1) / per_block;
+  // The register tiles are dealt evenly (blocks differ by one tile at most): 196 patch rows of
+  // 8-row tiles in 4 blocks of 7, 6, 6, 6 tiles rather than 7, 7, 7, 3.5.
+  const size_t tiles = (count + tile - 1) / tile;
+  const size_t blocks = std::max<size_t>(1, std::min(tiles, threads == 1 ? 1 : 2 * threads));
   const size_t total = n * per_image;
   std::atomic<int64_t> quantize_ns{0};  // summed over the team's threads
   team.for_each(blocks, [&](size_t block) {
-    const size_t begin = first + block * per_block, rows = std::min(first + count, begin + per_block) - begin;
+    const size_t begin = first + block * tiles / blocks * tile;
+    const size_t rows = std::min(first + count, first + (block + 1) * tiles / blocks * tile) - begin;
     kernels::gather_patches(memory.input, c.channels, c.image_size, c.patch_size, begin, rows,
                             patches + begin * patch_dim);
     if (int8) {

@@ -54,8 +54,8 @@ void scores(const float* const q[kRows], const float* kt, size_t tp, size_t head
   }
 }
 
-// Row r of s becomes exp(s - max) over the first `tokens` entries; returns 1 / sum.
-float softmax_numerators(float* s, size_t tokens) {
+// The largest of the first `tokens` entries of s.
+float row_max(const float* s, size_t tokens) {
   float mx[kLanes];
   for (size_t l = 0; l < kLanes; ++l) mx[l] = s[0];
   size_t j = 0;
@@ -65,9 +65,14 @@ float softmax_numerators(float* s, size_t tokens) {
   float m = s[0];
   for (; j < tokens; ++j) m = s[j] > m ? s[j] : m;
   for (size_t l = 0; l < kLanes; ++l) m = mx[l] > m ? mx[l] : m;
+  return m;
+}
 
+// The first `tokens` entries of s become exp(s - m); returns their sum.
+float exp_sum(float* s, size_t tokens, float m) {
   float sum[kLanes] = {};
-  for (j = 0; j + kLanes <= tokens; j += kLanes) {
+  size_t j = 0;
+  for (; j + kLanes <= tokens; j += kLanes) {
     for (size_t l = 0; l < kLanes; ++l) {
       s[j + l] = fast_exp(s[j + l] - m);
       sum[l] += s[j + l];
@@ -79,8 +84,11 @@ float softmax_numerators(float* s, size_t tokens) {
     total += s[j];
   }
   for (size_t l = 0; l < kLanes; ++l) total += sum[l];
-  return 1.0f / total;
+  return total;
 }
+
+// Row r of s becomes exp(s - max) over the first `tokens` entries; returns 1 / sum.
+float softmax_numerators(float* s, size_t tokens) { return 1.0f / exp_sum(s, tokens, row_max(s, tokens)); }
 
 // out[r, e] = inv[r] * sum_j p[r, j] v[j, e] for columns [e0, e0 + kCols).
 void values_tile(const float* p, size_t tp, const float* v, size_t stride, size_t tokens, size_t e0,
@@ -146,8 +154,8 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
   }
 }
 
-void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
-                   float* out, float* s) {
+void attention_row_part(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                        float* part, float* s) {
   const float scale = 1.0f / __builtin_sqrtf(float(head_dim));
   for (size_t j = 0; j < tokens; ++j) {
     const float* kr = k + j * stride;
@@ -161,13 +169,35 @@ void attention_row(const float* q, const float* k, const float* v, size_t stride
     for (size_t l = 0; l < kLanes; ++l) dot += lane[l];
     s[j] = dot * scale;
   }
-  const float inv = softmax_numerators(s, tokens);
-  for (size_t e = 0; e < head_dim; ++e) out[e] = 0.0f;
+  const float m = row_max(s, tokens);
+  part[0] = m;
+  part[1] = exp_sum(s, tokens, m);
+  float* acc = part + 2;
+  for (size_t e = 0; e < head_dim; ++e) acc[e] = 0.0f;
   for (size_t j = 0; j < tokens; ++j) {
     const float p = s[j];
     const float* vr = v + j * stride;
-    for (size_t e = 0; e < head_dim; ++e) out[e] += p * vr[e];
+    for (size_t e = 0; e < head_dim; ++e) acc[e] += p * vr[e];
   }
+}
+
+void attention_row_combine(const float* parts, size_t count, size_t part_stride, size_t head_dim, float* out) {
+  if (count == 1) {  // one part: no rescaling (the row attended in one pass)
+    const float inv = 1.0f / parts[1];
+    for (size_t e = 0; e < head_dim; ++e) out[e] = parts[2 + e] * inv;
+    return;
+  }
+  float m = parts[0];
+  for (size_t i = 1; i < count; ++i) m = parts[i * part_stride] > m ? parts[i * part_stride] : m;
+  float total = 0.0f;
+  for (size_t e = 0; e < head_dim; ++e) out[e] = 0.0f;
+  for (size_t i = 0; i < count; ++i) {
+    const float* part = parts + i * part_stride;
+    const float w = fast_exp(part[0] - m);
+    total += w * part[1];
+    for (size_t e = 0; e < head_dim; ++e) out[e] += w * part[2 + e];
+  }
+  const float inv = 1.0f / total;
   for (size_t e = 0; e < head_dim; ++e) out[e] *= inv;
 }
 

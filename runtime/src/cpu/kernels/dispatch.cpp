@@ -44,7 +44,8 @@ struct Table {
   decltype(&base::attention_scores_floats) attention_scores_floats;
   decltype(&base::attention_keys) attention_keys;
   decltype(&base::attention_queries) attention_queries;
-  decltype(&base::attention_row) attention_row;
+  decltype(&base::attention_row_part) attention_row_part;
+  decltype(&base::attention_row_combine) attention_row_combine;
   decltype(&base::add) add;
   decltype(&base::accumulate) accumulate;
   decltype(&base::mean_rows) mean_rows;
@@ -56,7 +57,8 @@ struct Table {
 #define PFRT_KERNEL_TABLE(ns, name)                                                                            \
   Table {                                                                                                      \
     name, ns::layer_norm, ns::gelu_erf, ns::gelu_tanh, ns::attention_keys_floats, ns::attention_scores_floats, \
-        ns::attention_keys, ns::attention_queries, ns::attention_row, ns::add, ns::accumulate, ns::mean_rows,  \
+        ns::attention_keys, ns::attention_queries, ns::attention_row_part, ns::attention_row_combine, ns::add, \
+        ns::accumulate, ns::mean_rows,                                                                         \
         GemmKernel{name, ns::gemm_rows_per_tile(), ns::gemm_panel_width(), ns::gemm_pack, ns::gemm},           \
         ns::int8_gemm_kernels, {},                                                                             \
   }
@@ -215,9 +217,19 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
   table().attention_queries(q, keys, v, stride, tokens, head_dim, queries, out, out_stride, scores);
 }
 
+void attention_row_part(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                        float* part, float* scores) {
+  table().attention_row_part(q, k, v, stride, tokens, head_dim, part, scores);
+}
+void attention_row_combine(const float* parts, size_t count, size_t part_stride, size_t head_dim, float* out) {
+  table().attention_row_combine(parts, count, part_stride, head_dim, out);
+}
 void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
                    float* out, float* scores) {
-  table().attention_row(q, k, v, stride, tokens, head_dim, out, scores);
+  // One part holding every key: scores then the part (head_dim + 2 floats) in `scores`.
+  float* part = scores + tokens;
+  attention_row_part(q, k, v, stride, tokens, head_dim, part, scores);
+  attention_row_combine(part, 1, 0, head_dim, out);
 }
 
 void add(const float* a, const float* b, float* y, size_t n) { table().add(a, b, y, n); }

@@ -25,8 +25,9 @@ void attention_keys(const float* k, size_t stride, size_t tokens, size_t head_di
                     float* keys);
 void attention_queries(const float* q, const float* keys, const float* v, size_t stride, size_t tokens, size_t head_dim,
                        size_t queries, float* out, size_t out_stride, float* scores);
-void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
-                   float* out, float* scores);
+void attention_row_part(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                        float* part, float* scores);
+void attention_row_combine(const float* parts, size_t count, size_t part_stride, size_t head_dim, float* out);
 void add(const float* a, const float* b, float* y, size_t n);
 void accumulate(const float* x, float w, float* y, size_t n);
 void mean_rows(const float* x, size_t rows, size_t dim, float* y);

@@ -53,7 +53,17 @@ void attention_queries(const float* q, const float* keys, const float* v, size_t
                        size_t queries, float* out, size_t out_stride, float* scores);
 // One query row against keys and values read as they are (no prepared keys): for the class
 // row of a branch's last block, where preparing the keys would cost more than the row itself.
-// k and v rows `stride` floats apart; `scores`: `tokens` floats of scratch.
+// In parts, so that threads can each take the keys they wrote: attention_row_part attends over
+// `tokens` keys and values (rows `stride` floats apart; `scores`: `tokens` floats of scratch)
+// and writes the part, attention_row_part_floats(head_dim) floats: the largest score m, the sum
+// of exp(score - m) and the sum of exp(score - m) v; attention_row_combine writes the row's
+// output from `count` parts `part_stride` floats apart (one part: the same arithmetic as a
+// single pass). attention_row is both over all keys, `scores` then holding
+// attention_row_part_floats(head_dim) floats more than `tokens`.
+inline size_t attention_row_part_floats(size_t head_dim) { return head_dim + 2; }
+void attention_row_part(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
+                        float* part, float* scores);
+void attention_row_combine(const float* parts, size_t count, size_t part_stride, size_t head_dim, float* out);
 void attention_row(const float* q, const float* k, const float* v, size_t stride, size_t tokens, size_t head_dim,
                    float* out, float* scores);
 
