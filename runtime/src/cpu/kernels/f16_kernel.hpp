@@ -5,7 +5,7 @@
 //
 // The arithmetic (README "int8 and f16 models"), for K = `in` rounded up to 8:
 //   input   x16[r][k] = x[r][k] rounded to f16 (to nearest, even on ties; zero past `in`);
-//   chunks  for each chunk c of kChunk consecutive k (the last one shorter),
+//   chunks  for each chunk c of `chunk` consecutive k (F16GemmKernel::chunk; the last shorter),
 //           h_c = fma16(...fma16(fma16(0, w[n][k0], x16[r][k0]), w[n][k0 + 1], ...)...)
 //           in k order, each fma rounded once to f16;
 //   output  s = ((h_0 + h_1) + h_2) + ... in f32, y[r][n] = s + b[n] in f32, then the f32
@@ -42,6 +42,7 @@ struct F16GemmKernel {
   // `rows` rows of `in` floats (x_stride apart) into f16 rows of k halves (h_stride apart),
   // zero past `in`.
   void (*convert)(const float* x, size_t x_stride, size_t rows, size_t in, size_t k, void* h, size_t h_stride);
+  // The arithmetic above for one F16GemmArgs; writes nothing outside its rows and columns.
   void (*run)(const F16GemmArgs& args);
 };
 

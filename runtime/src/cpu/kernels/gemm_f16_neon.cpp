@@ -54,14 +54,23 @@ void convert(const float* x, size_t x_stride, size_t rows, size_t in, size_t k, 
   }
 }
 
+// acc + w * x[L], fused, by element. Written out because GCC 12 turns vfmaq_laneq_f16 into a DUP
+// of the lane and a vector FMLA (32 DUPs per 64 FMLAs of a tile step). The element operand must
+// be in v0-v15 (constraint "x").
+template <int L>
+__attribute__((always_inline)) inline float16x8_t fmla_lane(float16x8_t acc, float16x8_t w, float16x8_t x) {
+  __asm__("fmla %0.8h, %1.8h, %2.h[%3]" : "+w"(acc) : "w"(w), "x"(x), "i"(L));
+  return acc;
+}
+
 // The chunk sums of one row and panel: acc += w (8 columns at a time) * x lane L.
 template <int L>
 __attribute__((always_inline)) inline void step(float16x8_t (&acc)[kRows][2], const float16x8_t (&x)[kRows],
                                                 const float16_t* w) {
   const float16x8_t w0 = vld1q_f16(w + L * kWidth), w1 = vld1q_f16(w + L * kWidth + 8);
   for (size_t i = 0; i < kRows; ++i) {
-    acc[i][0] = vfmaq_laneq_f16(acc[i][0], w0, x[i], L);
-    acc[i][1] = vfmaq_laneq_f16(acc[i][1], w1, x[i], L);
+    acc[i][0] = fmla_lane<L>(acc[i][0], w0, x[i]);
+    acc[i][1] = fmla_lane<L>(acc[i][1], w1, x[i]);
   }
 }
 
