@@ -16,6 +16,7 @@
 #include "cpu/kernels/kernels.hpp"
 #include "cpu/packed_linear.hpp"
 #include "reference/ops.hpp"
+#include "support/gemm_operands.hpp"
 #include "support/isa.hpp"
 #include "support/test_models.hpp"
 
@@ -24,25 +25,11 @@ using cpu::Activation;
 
 namespace {
 
-constexpr float kUnwritten = 1234.5f;  // fills y's padding, which the GEMM must not touch
+using test::kUnwritten;
 
-struct Problem {
-  size_t rows, in, out;
-  size_t x_stride, y_stride;
-  std::vector<float> x, w, b;  // x strided; b empty for no bias
-
-  Problem(size_t rows_, size_t in_, size_t out_, bool bias, uint32_t seed)
-      : rows(rows_),
-        in(in_),
-        out(out_),
-        x_stride(in_ + 3),
-        y_stride(out_ + 5),
-        x(test::random_floats(rows_ * (in_ + 3), seed)),
-        w(test::random_floats(out_ * in_, seed + 1)),
-        b(bias ? test::random_floats(out_, seed + 2) : std::vector<float>()) {}
-  const float* bias() const { return b.empty() ? nullptr : b.data(); }
+struct Problem : test::GemmOperands {
+  using GemmOperands::GemmOperands;
   cpu::PackedLinear pack() const { return cpu::PackedLinear(w.data(), in, out, bias()); }
-  std::vector<float> empty_y() const { return std::vector<float>(rows * y_stride, kUnwritten); }
 
   // The reference's y (rows x out, dense) and the tolerance of each element.
   void want(Activation act, const std::vector<float>& residual, size_t residual_stride, std::vector<float>& y,

@@ -19,6 +19,7 @@
 #include "cpu/kernels/kernels.hpp"
 #include "cpu/packed_linear_int8.hpp"
 #include "reference/ops.hpp"
+#include "support/gemm_operands.hpp"
 #include "support/isa.hpp"
 #include "support/test_models.hpp"
 
@@ -44,14 +45,7 @@ void plain_quantize(const float* x, size_t in, std::vector<int>& q, float& scale
   scale = amax / 127.0f;
 }
 
-// A buffer of `bytes` bytes, 64-byte aligned.
-struct Aligned {
-  explicit Aligned(size_t bytes) : p(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64)) {}
-  ~Aligned() { std::free(p); }
-  Aligned(const Aligned&) = delete;
-  Aligned& operator=(const Aligned&) = delete;
-  void* p;
-};
+using test::Aligned;
 
 struct Problem {
   size_t rows, in, out, x_stride, y_stride;
@@ -120,20 +114,11 @@ size_t mismatches(const Problem& p, const std::vector<float>& got, const std::ve
 
 TEST_CASE("cpu int8 gemm equals the contract's plain loops bit for bit: every int8 kernel, odd sizes, bias or not") {
   test::for_each_int8_isa([] {
-    for (const size_t in : {1, 3, 17, 64, 203}) {
-      for (const size_t out : {1, 5, 31, 33, 100}) {
-        for (const size_t rows : {1, 2, 7, 9, 13}) {
-          for (const bool bias : {true, false}) {
-            CAPTURE(in);
-            CAPTURE(out);
-            CAPTURE(rows);
-            CAPTURE(bias);
-            const Problem p(rows, in, out, bias, uint32_t(in * 7 + out * 3 + rows));
-            CHECK(mismatches(p, p.run(p.pack()), p.want()) == 0);
-          }
-        }
-      }
-    }
+    test::for_each_gemm_shape({1, 3, 17, 64, 203}, {1, 5, 31, 33, 100}, {1, 2, 7, 9, 13},
+                              [](size_t rows, size_t in, size_t out, bool bias) {
+                                const Problem p(rows, in, out, bias, uint32_t(in * 7 + out * 3 + rows));
+                                CHECK(mismatches(p, p.run(p.pack()), p.want()) == 0);
+                              });
     // Many row tiles (whole tiles and every remainder), and the DeiT-Tiny widths.
     for (const size_t rows : {24, 37, 197, 200}) {
       for (const size_t in : {17, 192}) {

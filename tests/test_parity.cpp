@@ -3,8 +3,8 @@
 // and every prefix of branches, and compared with the logits PyTorch computed for the same
 // inputs. Tolerance: max |pfrt - torch| <= 1e-4 * max(1, max |torch logit|).
 // Quantised fixtures (fixture.json "precision"; the model converted with --precision) compare
-// with reference/quantize.py's fake-quant logits: f16 within 1e-4 of them and 1e-2 of the f32
-// model's; int8 with the same argmax for every input and within 2e-2 (an activation that lands
+// with reference/quantize.py's fake-quant logits: f16 within 1e-4 of them (1e-2 where the
+// backend uses f16 arithmetic: cpu on ARMv8.2) and 1e-2 of the f32 model's; int8 with the same argmax for every input and within 2e-2 (an activation that lands
 // on the other side of a rounding step between PyTorch's and pfrt's f32 LayerNorm, attention or
 // GELU moves the logits by about a quantisation step; the largest error seen is printed).
 // Exits 77 (skipped) when the fixtures were not generated (no PyTorch).
@@ -82,7 +82,7 @@ TEST_CASE("logits match PyTorch on every fixture, backend and prefix") {
     const std::string precision = fixture.value("precision", std::string("f32"));
     options.precision = pfrt::convert::parse_precision(precision);
     pfrt::convert::convert(options);
-    const double tolerance = precision == "int8" ? 2e-2 : 1e-4;
+    const double base_tolerance = precision == "int8" ? 2e-2 : 1e-4;
 
     const pfrt::Model model = pfrt::Model::open(options.output_path);
     const pfrt::ModelInfo info = model.info();
@@ -97,6 +97,9 @@ TEST_CASE("logits match PyTorch on every fixture, backend and prefix") {
       CAPTURE(name);
       CAPTURE(backend);
       pfrt::Session session(model, {backend, 0, 0});
+      // f16 arithmetic (cpu on ARMv8.2) is held to the 1e-2 rather than f32's 1e-4.
+      const bool f16_arithmetic = session.describe().find("f16 arithmetic") != std::string::npos;
+      const double tolerance = f16_arithmetic ? 1e-2 : base_tolerance;
       const std::vector<float> logits = session.run(input);
       const double err = relative_error(logits.data(), expected.data(), expected.size());
       CHECK_MESSAGE(err <= tolerance, name << " on " << backend << ": relative error " << err);

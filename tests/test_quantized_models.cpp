@@ -3,6 +3,7 @@
 // computed here independently. PyTorch parity of quantised models is in tests/test_parity.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -14,6 +15,7 @@
 #include "pfrt_generated.h"
 #include "precision.hpp"
 #include "reference/ops.hpp"
+#include "support/isa.hpp"
 #include "support/test_models.hpp"
 
 using namespace pfrt;
@@ -53,6 +55,23 @@ float half_to_float(uint16_t h) {  // the plain definition, for the tests
   const float sign = (h & 0x8000) ? -1.0f : 1.0f;
   if (exponent == 0) return sign * std::ldexp(float(mantissa), -24);
   return sign * std::ldexp(float(1024 + mantissa), exponent - 25);
+}
+
+// The f16 model of config c32 (seed 1), and the f32 model whose GEMM weights are its, rounded to f16.
+struct F16Models {
+  std::vector<uint8_t> f32, f16;
+};
+F16Models f16_models(const format::ModelConfig& c32) {
+  auto rounded = test::random_tensors(c32, 1);
+  for (const format::TensorSpec& spec : format::expected_tensors(c32)) {
+    if (!spec.gemm_weight) continue;
+    convert::WriterTensor& t = named(rounded, spec.name);
+    std::vector<float> v(t.data.size() / 4);
+    std::memcpy(v.data(), t.data.data(), t.data.size());
+    for (float& x : v) x = half_to_float(convert::float_to_half(x, "x"));
+    t = convert::f32_tensor(t.name, t.shape, v);
+  }
+  return {convert::serialize_model(c32, rounded, {}), test::model_bytes(with_precision(c32, format::Precision::kF16))};
 }
 
 std::vector<float> run(const std::vector<uint8_t>& bytes, const std::string& backend, const std::vector<float>& input) {
@@ -200,24 +219,46 @@ TEST_CASE("the loader checks quantised tensors") {
 
 TEST_CASE("f16 models compute what the f32 model of their rounded weights computes") {
   const auto c32 = test::tiny_config();
-  const auto c16 = with_precision(c32, format::Precision::kF16);
-  auto rounded = test::random_tensors(c32, 1);
-  for (const format::TensorSpec& spec : format::expected_tensors(c32)) {
-    if (!spec.gemm_weight) continue;
-    convert::WriterTensor& t = named(rounded, spec.name);
-    std::vector<float> v(t.data.size() / 4);
-    std::memcpy(v.data(), t.data.data(), t.data.size());
-    for (float& x : v) x = half_to_float(convert::float_to_half(x, "x"));
-    t = convert::f32_tensor(t.name, t.shape, v);
-  }
-  const auto f32_bytes = convert::serialize_model(c32, rounded, {});
-  const auto f16_bytes = test::model_bytes(c16);
+  const F16Models models = f16_models(c32);
   const std::vector<float> input = test::random_floats(c32.image_floats() * 1, 9);
+  // The cpu backend with its f16 arithmetic switched off (as on x86), where ARM has it.
+  test::F16Guard guard;
+  cpu::kernels::use_f16_isa("widened");
   for (const char* backend : {"reference", "cpu"}) {
-    CHECK(run(f16_bytes, backend, input) == run(f32_bytes, backend, input));
+    CHECK(run(models.f16, backend, input) == run(models.f32, backend, input));
   }
-  const Model model = Model::from_buffer(f16_bytes.data(), f16_bytes.size());
+  const Model model = Model::from_buffer(models.f16.data(), models.f16.size());
   CHECK(Session(model, {"reference", 1, 0}).describe().find("f16 weights widened to f32") != std::string::npos);
+  CHECK(Session(model, {"cpu", 1, 0}).describe().find("f16 weights widened to f32") != std::string::npos);
+}
+
+TEST_CASE("f16 models with f16 arithmetic (ARMv8.2): within 1e-2 of the f32 model, same on every thread count") {
+  const auto c32 = test::tiny_config();
+  const F16Models models = f16_models(c32);
+  const std::vector<float> input = test::random_floats(c32.image_floats() * 3, 9);
+  const Model f32_model = Model::from_buffer(models.f32.data(), models.f32.size());
+  const std::vector<float> want = Session(f32_model, {"reference", 1, 0}).run(input);
+  test::for_each_f16_isa([&] {
+    const Model model = Model::from_buffer(models.f16.data(), models.f16.size());
+    std::vector<float> first;
+    for (const int threads : {1, 2, 3}) {
+      CAPTURE(threads);
+      Session session(model, {"cpu", threads, 0});
+      CHECK(session.describe().find("f16 arithmetic (NEON fp16, f32 chunk sums)") != std::string::npos);
+      const std::vector<float> got = session.run(input);
+      REQUIRE(got.size() == want.size());
+      double diff = 0.0, scale = 0.0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        diff = std::max(diff, std::fabs(double(got[i]) - want[i]));
+        scale = std::max(scale, std::fabs(double(want[i])));
+      }
+      CHECK(diff > 0.0);  // f16 arithmetic, not the f32 of widened weights
+      CHECK(diff <= 1e-2 * scale);
+      if (threads == 1) MESSAGE("f16 arithmetic: max |logit error| / max |logit| = " << diff / scale);
+      if (first.empty()) first = got;
+      CHECK(got == first);  // a row's sums do not depend on how the GEMMs are split
+    }
+  });
 }
 
 TEST_CASE("int8 models: the reference backend's logits stay near the f32 model's") {

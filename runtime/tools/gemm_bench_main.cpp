@@ -4,6 +4,8 @@
 //   pfrt f32      cpu::PackedLinear, the GemmTiling items on a WorkerTeam (as the cpu backend);
 //   pfrt int8     cpu::PackedLinearInt8: the per-row quantisation plus the GEMM (what a model's
 //                 int8 GEMM costs), and the GEMM alone;
+//   pfrt f16      cpu::PackedLinearF16 (where the CPU has f16 arithmetic: ARMv8.2 FP16): the
+//                 conversion of x to f16 plus the GEMM, on the weights rounded to f16;
 //   xnnpack       fully_connected_nc_f32, and the int8 operators of reference_gemm_int8.hpp
 //                 (which start from int8 activations: their time holds no quantisation).
 // A developer's tool over pfrt's internal API (the cpu kernels), not installed.
@@ -19,6 +21,7 @@
 #include "args.hpp"
 #include "cpu/kernels/kernels.hpp"
 #include "cpu/packed_linear.hpp"
+#include "cpu/packed_linear_f16.hpp"
 #include "cpu/packed_linear_int8.hpp"
 #include "cpu/worker_team.hpp"
 #include "reference_gemm.hpp"
@@ -40,7 +43,33 @@ struct Buffer {  // 64-byte aligned bytes
 struct PfrtRates {
   double f32 = 0, int8 = 0, int8_gemm = 0;
   double quantize_us = 0;  // the quantisation alone
+  double f16 = -1;         // f16 arithmetic, the input's conversion included (-1: the CPU has none)
 };
+
+// GFLOP/s of pfrt's f16 GEMM (ARMv8.2 FP16) on the weights w rounded to f16, each run converting
+// x to f16 first, as a GEMM stage of an f16 model does.
+double f16_rate(const GemmShape& shape, const std::vector<float>& x, const std::vector<float>& w,
+                const std::vector<float>& bias, std::vector<float>& y, pfrt::cpu::WorkerTeam& team,
+                double min_seconds) {
+  const size_t m = shape.m, k = shape.k, n = shape.n, threads = team.active_threads();
+  const pfrt::cpu::PackedLinearF16 f16(w.data(), k, n, bias.data());
+  Buffer halves(f16.input_bytes(m));
+  const pfrt::cpu::GemmTiling tiling = pfrt::cpu::gemm_tiling(m, f16.panels(), f16.rows_per_tile(), threads);
+  const size_t rows_per_thread = (m + threads - 1) / threads;
+  return pfrt::tools::median_rate(
+      shape.flops(),
+      [&] {
+        team.for_each(threads, [&](size_t t) {
+          const size_t begin = std::min(m, t * rows_per_thread);
+          f16.convert(begin, std::min(m, begin + rows_per_thread), x.data(), k, halves.p);
+        });
+        team.for_each(tiling.items(), [&](size_t i) {
+          const pfrt::cpu::GemmItem it = tiling.item(i);
+          f16.run(it.row_begin, it.row_end, halves.p, y.data(), n, it.panel_begin, it.panel_end);
+        });
+      },
+      min_seconds);
+}
 
 PfrtRates pfrt_rates(const GemmShape& shape, pfrt::cpu::WorkerTeam& team, double min_seconds) {
   const size_t m = shape.m, k = shape.k, n = shape.n;
@@ -91,6 +120,7 @@ PfrtRates pfrt_rates(const GemmShape& shape, pfrt::cpu::WorkerTeam& team, double
         run_int8();
       },
       min_seconds);
+  if (pfrt::cpu::kernels::f16_gemm_kernel() != nullptr) r.f16 = f16_rate(shape, x, w, bias, y, team, min_seconds);
   return r;
 }
 
@@ -101,6 +131,7 @@ int run(int argc, char** argv) {
   args.option("min-seconds", "S", "time each rate for at least S seconds (default 0.3)");
   args.option("isa", "NAME", "pfrt's kernels of this instruction set (default: the best the CPU runs)");
   args.option("int8-kernel", "NAME", "pfrt's int8 kernel (default: the best of the instruction set)");
+  args.option("f16-kernel", "NAME", "pfrt's f16 kernel, or 'widened' for none (default: the best the CPU runs)");
   args.flag("no-xnnpack", "time pfrt's GEMMs only");
   args.flag("help", "print this help");
   args.parse(argc, argv);
@@ -117,14 +148,19 @@ int run(int argc, char** argv) {
   try {  // test hooks of the kernel dispatch, for timing the other kernels this CPU runs
     if (args.has("isa")) pfrt::cpu::kernels::use_isa(args.value("isa").c_str());
     if (args.has("int8-kernel")) pfrt::cpu::kernels::use_int8_isa(args.value("int8-kernel").c_str());
+    if (args.has("f16-kernel")) pfrt::cpu::kernels::use_f16_isa(args.value("f16-kernel").c_str());
   } catch (const std::invalid_argument& e) {
     throw pfrt::tools::UsageError(e.what());
   }
 
-  std::printf("kernels: f32 %s, int8 %s (GFLOP/s for f32, GOP/s for int8; int8 pfrt = quantise + GEMM)\n",
-              pfrt::cpu::kernels::kernel_isa(), pfrt::cpu::kernels::int8_gemm_kernel().isa);
-  std::printf("%-22s %3s %9s %9s %9s %9s %9s %9s %7s %8s\n", "shape m x k x n", "thr", "pfrt f32", "pfrt i8", "i8 gemm",
-              "xnn f32", "xnn qc8", "xnn qs8", "i8/f32", "quant us");
+  const pfrt::cpu::kernels::F16GemmKernel* f16 = pfrt::cpu::kernels::f16_gemm_kernel();
+  std::printf(
+      "kernels: f32 %s, int8 %s, f16 %s (GFLOP/s for f32 and f16, GOP/s for int8; int8 pfrt = quantise + "
+      "GEMM, f16 = convert + GEMM)\n",
+      pfrt::cpu::kernels::kernel_isa(), pfrt::cpu::kernels::int8_gemm_kernel().isa,
+      f16 != nullptr ? f16->isa : "none (no f16 arithmetic)");
+  std::printf("%-22s %3s %9s %9s %9s %9s %9s %9s %7s %8s %9s\n", "shape m x k x n", "thr", "pfrt f32", "pfrt i8",
+              "i8 gemm", "xnn f32", "xnn qc8", "xnn qs8", "i8/f32", "quant us", "pfrt f16");
   for (const uint32_t batch : batches) {
     const uint64_t m = 197ull * batch;
     const GemmShape shapes[] = {
@@ -142,8 +178,10 @@ int run(int argc, char** argv) {
                                                      pfrt::tools::Int8Reference::kFullyConnectedQs8);
         }
         const std::string name = std::to_string(s.m) + "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
-        std::printf("%-22s %3u %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.2fx %8.1f\n", name.c_str(), threads, r.f32,
-                    r.int8, r.int8_gemm, xf, xc, xs, r.f32 > 0 ? r.int8 / r.f32 : 0.0, r.quantize_us);
+        char f16_text[16] = "-";
+        if (r.f16 >= 0) std::snprintf(f16_text, sizeof f16_text, "%.1f", r.f16);
+        std::printf("%-22s %3u %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.2fx %8.1f %9s\n", name.c_str(), threads, r.f32,
+                    r.int8, r.int8_gemm, xf, xc, xs, r.f32 > 0 ? r.int8 / r.f32 : 0.0, r.quantize_us, f16_text);
         std::fflush(stdout);
       }
     }

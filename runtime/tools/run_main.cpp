@@ -187,7 +187,7 @@ int eval(const RunConfig& c, const pfrt::Model& model, pfrt::Session& session, u
     j.begin_object();
     write_json_header(j, "pfrt-run --eval", machine_info());
     write_model_json(j, c.model_path, model);
-    j.field("backend", session.backend());
+    j.field("backend", session.backend()).field("describe", session.describe());
     j.field("threads", session.threads())
         .field("warmup_runs", warmup_runs)
         .field("batch", c.batch)

@@ -121,7 +121,9 @@ def check_run(d):
 
 def check_eval(d):
     check_common(d)
-    need(d, {"accuracy", "correct", "total", "images_per_s", "confusion", "class_labels", "warmup_runs"}, "eval")
+    need(d, {"accuracy", "correct", "total", "images_per_s", "confusion", "class_labels", "warmup_runs", "describe"},
+         "eval")
+    assert d["describe"].startswith(d["backend"] + ":"), "describe is the session's description"
     assert d["warmup_runs"] == (1 if "deadline_ms" in d else 0), "--deadline-ms warms the session up once"
     unanswered = 0
     if "deadline_ms" in d:  # [k]: images answered by k branches, [0]: left unanswered

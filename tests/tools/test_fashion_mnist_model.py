@@ -7,7 +7,8 @@
       PyTorch (reference/paraformer.py with MODEL_DIR/config.json + model.safetensors) on the
       same images: every prediction must agree, except where PyTorch's two largest logits are
       less than 1e-4 apart (such images are listed). pfrt's accuracy must be that of its own
-      predictions, and its top-2 margins within 1e-3 of PyTorch's. --images N: the first N test
+      predictions, and its top-2 margins within 1e-3 of PyTorch's (int8, and f16 where pfrt-run's
+      session uses f16 arithmetic: 0.05, and for f16 a near tie is a margin under 0.05). --images N: the first N test
       images only (CTest's choice where pfrt-run runs under an emulator, 20x slower).
   test_fashion_mnist_model.py accuracy MODEL_DIR README -- PFRT_RUN...
       pfrt-run --eval's printed accuracy on the 10,000 test images equals MODEL_DIR/results.json's
@@ -32,6 +33,11 @@ MARGIN_AGREEMENT = 1e-3  # |pfrt margin - PyTorch margin| on every image
 # int8: an activation on the other side of a rounding step (pfrt's and PyTorch's f32 LayerNorm,
 # attention and GELU differ in the last bits) moves a logit by about a step (0.022 seen).
 MARGIN_AGREEMENT_INT8 = 0.05
+# f16 on a CPU with f16 arithmetic (pfrt-run's session description says "f16 arithmetic": the cpu
+# backend on ARMv8.2, chunked f16 sums, README "int8 and f16 models"): logits within about 1e-3
+# relative of f32 arithmetic (0.013 seen on the first 2,500 images under qemu); images whose
+# PyTorch margin is below this may also pick the other class.
+MARGIN_AGREEMENT_F16_ARITHMETIC = 0.05
 TEST_IMAGES = 10000
 
 
@@ -138,26 +144,29 @@ def cmd_agree(model_dir, work, pfrt_run, precision="f32", count=TEST_IMAGES):
     if report["total"] != len(images) or report["correct"] != int((pfrt_pred == labels).sum()):
         failures.append(f"pfrt-run --eval counts {report['correct']} of {report['total']} correct, its --predictions "
                         f"{int((pfrt_pred == labels).sum())} of {len(images)}")
+    f16_arithmetic = "f16 arithmetic" in report.get("describe", "")
+    near_tie = MARGIN_AGREEMENT_F16_ARITHMETIC if f16_arithmetic else MARGIN
     margin_err = np.abs(pfrt_margin - torch_margin)
-    if margin_err.max() > (MARGIN_AGREEMENT_INT8 if precision == "int8" else MARGIN_AGREEMENT):
+    if margin_err.max() > (MARGIN_AGREEMENT_INT8 if precision == "int8" else
+                           MARGIN_AGREEMENT_F16_ARITHMETIC if f16_arithmetic else MARGIN_AGREEMENT):
         i = int(margin_err.argmax())
         failures.append(f"image {i}: pfrt's top-2 margin {pfrt_margin[i]:.6g}, PyTorch's {torch_margin[i]:.6g}")
     differ = np.nonzero(pfrt_pred != torch_pred)[0]
-    explained = [int(i) for i in differ if torch_margin[i] < MARGIN]
-    unexplained = [int(i) for i in differ if torch_margin[i] >= MARGIN]
+    explained = [int(i) for i in differ if torch_margin[i] < near_tie]
+    unexplained = [int(i) for i in differ if torch_margin[i] >= near_tie]
     for i in explained:
         print(f"note: image {i}: pfrt predicts {pfrt_pred[i]}, PyTorch {torch_pred[i]}: PyTorch's top-2 logit margin "
-              f"{torch_margin[i]:.3g} is under {MARGIN} (pfrt's {pfrt_margin[i]:.3g})")
+              f"{torch_margin[i]:.3g} is under {near_tie} (pfrt's {pfrt_margin[i]:.3g})")
     for i in unexplained[:20]:
         failures.append(f"image {i}: pfrt predicts {pfrt_pred[i]}, PyTorch {torch_pred[i]} (PyTorch's top-2 logit "
                         f"margin {torch_margin[i]:.6g}, pfrt's {pfrt_margin[i]:.6g})")
     if len(unexplained) > 20:
-        failures.append(f"... {len(unexplained)} images disagree beyond the margin of {MARGIN}")
+        failures.append(f"... {len(unexplained)} images disagree beyond the margin of {near_tie}")
     for f in failures:
         print("FAIL:", f)
     torch_acc = float((torch_pred == labels).mean())
-    print(f"{len(images)} test images: pfrt and PyTorch agree on {len(images) - len(differ)}, {len(explained)} near-ties "
-          f"(margin < {MARGIN}) differ; accuracy pfrt {report['accuracy']:.4f}, PyTorch {torch_acc:.4f}; smallest "
+    print(f"{len(images)} test images{' (pfrt with f16 arithmetic)' if f16_arithmetic else ''}: pfrt and PyTorch agree "
+          f"on {len(images) - len(differ)}, {len(explained)} near-ties (margin < {near_tie}) differ; accuracy pfrt {report['accuracy']:.4f}, PyTorch {torch_acc:.4f}; smallest "
           f"PyTorch margin {torch_margin.min():.3g}; largest margin difference {margin_err.max():.3g}; "
           f"pfrt-run {pfrt_seconds:.2f} s, PyTorch {torch_seconds:.2f} s")
     return 1 if failures else 0

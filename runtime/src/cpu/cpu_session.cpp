@@ -14,8 +14,9 @@ using core::StopReason;
 
 namespace {
 
-// `packed`: the model's packed weights, which size int8 GEMMs' quantised inputs (null: no
-// int8 scratch, for the plan whose linear layers the weights are packed from).
+// `packed`: the model's packed weights, which size int8 GEMMs' quantised inputs and f16 GEMMs'
+// half-precision ones (null: no such scratch, for the plan whose linear layers the weights are
+// packed from).
 plan::PlanOptions plan_options(const core::BackendOptions& options, size_t batch, const PackedModel* packed) {
   plan::PlanOptions o;
   o.batch = batch;
@@ -26,6 +27,11 @@ plan::PlanOptions plan_options(const core::BackendOptions& options, size_t batch
       const size_t bytes = packed->int8_layer(layer, 0).activation_bytes(rows);
       return (bytes + sizeof(float) - 1) / sizeof(float);
     };
+    if (packed->f16_kernel() != nullptr) {
+      o.f16_scratch = [packed](uint32_t layer, size_t rows) {
+        return packed->f16(layer) ? packed->f16_layer(layer, 0).input_bytes(rows) / sizeof(float) : 0;
+      };
+    }
   }
   o.shard = options.shard;
   return o;
@@ -72,8 +78,11 @@ std::string CpuSession::describe() const {
   text += "; idle threads spin " + std::to_string(options_.spin_us) + " us; weights packed once per model (" +
           mib(packed_->bytes()) + ", shared); fewer threads while other processes take the cores";
   if (pin_) text += ", pinned to " + describe_mask(options_.affinity_mask);
-  // x86 here has no f16 arithmetic: the f16 weights run as f32.
-  if (plan_.quantization().precision == format::Precision::kF16) {
+  if (const kernels::F16GemmKernel* f16 = packed_->f16_kernel()) {
+    text += std::string("; f16 arithmetic (NEON fp16, f32 chunk sums): kernel ") + f16->isa +
+            ", f16 products summed in f16 over " + std::to_string(f16->chunk) +
+            " k, then in f32; the patch embedding on f16 weights widened to f32";
+  } else if (plan_.quantization().precision == format::Precision::kF16) {  // no f16 arithmetic (x86), or switched off
     text += "; f16 weights widened to f32 once, when the model was opened (no f16 arithmetic used)";
   }
   return text;

@@ -84,6 +84,20 @@ void PackedLinear::run(size_t rows, const float* x, size_t x_stride, float* y, s
                panel_end, y, y_stride, unsigned(epilogue.activation), epilogue.residual, epilogue.residual_stride);
 }
 
+kernels::GemmOutput gemm_output(size_t out, size_t row_begin, float* y, size_t y_stride, size_t panel_begin,
+                                size_t panel_end, const LinearEpilogue& epilogue) {
+  kernels::GemmOutput o;
+  o.out = out;
+  o.panel_begin = panel_begin;
+  o.panel_end = panel_end;
+  o.y = y + row_begin * y_stride;
+  o.y_stride = y_stride;
+  o.activation = unsigned(epilogue.activation);
+  o.residual = epilogue.residual != nullptr ? epilogue.residual + row_begin * epilogue.residual_stride : nullptr;
+  o.residual_stride = epilogue.residual_stride;
+  return o;
+}
+
 GemmItem GemmTiling::item(size_t i) const {
   const size_t rb = i / panel_blocks, pb = i % panel_blocks;
   const size_t row_begin = rb * rows_per_block, panel_begin = pb * panels_per_block;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "cpu/kernels/gemm_output.hpp"
+
 namespace pfrt::cpu {
 
 namespace kernels {
@@ -69,6 +71,11 @@ class PackedLinear {
   std::unique_ptr<float, Free> weights_;  // the panels, then the bias padded to them
   size_t in_ = 0, out_ = 0, panels_ = 0, bytes_ = 0;
 };
+
+// The output part of an int8 or f16 kernel's arguments for rows from row_begin: `out` columns
+// of panels [panel_begin, panel_end) into y (row 0 at y), then the epilogue.
+kernels::GemmOutput gemm_output(size_t out, size_t row_begin, float* y, size_t y_stride, size_t panel_begin,
+                                size_t panel_end, const LinearEpilogue& epilogue);
 
 // One work item of a GEMM: rows [row_begin, row_end) x panels [panel_begin, panel_end).
 struct GemmItem {

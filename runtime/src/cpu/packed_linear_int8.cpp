@@ -157,14 +157,7 @@ void PackedLinearInt8::run(size_t rows, size_t row_begin, size_t row_end, const 
   args.x_scales = reinterpret_cast<const float*>(a + rows * row_bytes) + row_begin;
   args.panels = reinterpret_cast<const int8_t*>(weights_.get());
   args.params = reinterpret_cast<const uint32_t*>(weights_.get() + l.panel_bytes);
-  args.out = out_;
-  args.panel_begin = panel_begin;
-  args.panel_end = panel_end;
-  args.y = y + row_begin * y_stride;
-  args.y_stride = y_stride;
-  args.activation = unsigned(epilogue.activation);
-  args.residual = epilogue.residual != nullptr ? epilogue.residual + row_begin * epilogue.residual_stride : nullptr;
-  args.residual_stride = epilogue.residual_stride;
+  static_cast<kernels::GemmOutput&>(args) = gemm_output(out_, row_begin, y, y_stride, panel_begin, panel_end, epilogue);
   kernel_->run(args);
 }
 

@@ -1,13 +1,16 @@
 // A model's GEMM weights packed for the cpu backend's kernel, once per model: every session of
 // the model shares them read-only (N camera streams on one model hold one copy, not N). One
 // PackedLinear per linear layer of the execution plan: global layers (stem, head) once,
-// branch layers once per branch.
+// branch layers once per branch. An f16 model's layers are packed as f16 for the f16 GEMM where
+// the CPU has f16 arithmetic (kernels::f16_gemm_kernel()), but for the patch embedding, which the
+// stem runs as f32 on widened weights; elsewhere every layer is f32 on widened weights.
 #pragma once
 
 #include <memory>
 #include <vector>
 
 #include "cpu/packed_linear.hpp"
+#include "cpu/packed_linear_f16.hpp"
 #include "cpu/packed_linear_int8.hpp"
 #include "cpu/page_block.hpp"
 #include "model/model.hpp"
@@ -26,6 +29,12 @@ class PackedModel {
   const PackedLinearInt8& int8_layer(uint32_t layer, uint32_t branch) const {
     return int8_layers_[index(layer, branch)];
   }
+  // The same for the layers that run with f16 arithmetic (f16(layer)).
+  const PackedLinearF16& f16_layer(uint32_t layer, uint32_t branch) const { return f16_layers_[index(layer, branch)]; }
+  // Whether plan layer `layer` runs with f16 arithmetic (f16_layer) rather than as f32 (layer).
+  bool f16(uint32_t layer) const { return f16_[layer]; }
+  // The f16 kernel the f16 layers run on, or null: none does.
+  const kernels::F16GemmKernel* f16_kernel() const { return f16_kernel_; }
   size_t bytes() const { return bytes_; }
 
  private:
@@ -36,7 +45,10 @@ class PackedModel {
   PageBlock storage_;                          // every layer's packed weights, one block
   std::vector<PackedLinear> layers_;           // f32 (and f16, widened) layers
   std::vector<PackedLinearInt8> int8_layers_;  // int8 layers
-  std::vector<uint32_t> branch_base_;          // per plan layer: its first entry in layers_
+  std::vector<PackedLinearF16> f16_layers_;    // f16 layers with f16 arithmetic
+  std::vector<bool> f16_;                      // per plan layer: in f16_layers_
+  const kernels::F16GemmKernel* f16_kernel_ = nullptr;
+  std::vector<uint32_t> branch_base_;  // per plan layer: its first entry in layers_
   std::vector<bool> per_branch_;
   size_t bytes_ = 0;
 };

@@ -7,6 +7,7 @@
 
 #include "backend/backend.hpp"
 #include "cpu/kernels/kernels.hpp"
+#include "cpu/linear_f16_stage.hpp"
 #include "error.hpp"
 
 namespace pfrt::cpu {
@@ -135,6 +136,10 @@ AttentionSplit attention_split(size_t threads, size_t pairs, size_t queries, siz
 void StageRunner::linear(const Stage& s, const plan::Memory& memory, uint32_t branch, size_t first_row, size_t rows,
                          WorkerTeam& team, double& quantize_ms) const {
   if (plan_.linears()[s.linear].int8()) return linear_int8(s, memory, branch, rows, team, quantize_ms);
+  if (packed_.f16(s.linear)) {  // f16 arithmetic (linear_f16_stage.hpp); first_row is 0 outside the stem
+    return run_linear_f16(plan_, memory, s, packed_.f16_layer(s.linear, branch), activation(s), branch, rows, team,
+                          quantize_ms);
+  }
   const PackedLinear& layer = packed_.layer(s.linear, branch);
   const size_t xs = s.in.matrix_stride(), ys = s.out.matrix_stride(), rs = s.has_aux ? s.aux.matrix_stride() : 0;
   const float* x = plan::locate(plan_, memory, s.in, branch) + first_row * xs;

@@ -40,7 +40,8 @@ class StageRunner {
 
   // Stage `s` for n images on `team`; `branch` selects a branch stage's weights and pooled
   // row, `prefix` the branches a merge sums. Adds to `quantize_ms` the time an int8 GEMM
-  // stage spent quantising its input (part of the stage's own time).
+  // stage spent quantising its input, or an f16 one rounding it to f16 (part of the stage's own
+  // time).
   void run(const plan::Stage& s, const plan::Memory& memory, size_t n, uint32_t branch, uint32_t prefix,
            WorkerTeam& team, double& quantize_ms) const;
 

@@ -1,6 +1,7 @@
 // Picks the kernels compiled for the best instruction set this CPU has, once per process
 // (use_isa, a test hook, switches to another the CPU also runs).
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -190,6 +191,62 @@ void use_int8_isa(const char* name) {
 }
 
 const Int8GemmKernel& int8_gemm_kernel() { return *current_int8().load(std::memory_order_acquire); }
+
+namespace {
+
+// The f16 kernels this CPU runs, best first: ARMv8.2 FP16 needs both the scalar (FPHP) and the
+// vector (ASIMDHP) half-precision instructions.
+std::vector<const F16GemmKernel*> supported_f16() {
+  std::vector<const F16GemmKernel*> kernels;
+#if defined(__aarch64__)
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  if ((hwcap & HWCAP_FPHP) != 0 && (hwcap & HWCAP_ASIMDHP) != 0) kernels.push_back(&base::f16_neon);
+#endif
+  return kernels;
+}
+
+const F16GemmKernel* f16_named(const char* name) {
+  static const std::vector<const F16GemmKernel*> kernels = supported_f16();
+  std::string known;
+  for (const F16GemmKernel* k : kernels) {
+    if (name != nullptr && std::strcmp(name, k->isa) == 0) return k;
+    known += std::string(k->isa) + ", ";
+  }
+  if (name != nullptr && std::strcmp(name, "widened") == 0) return nullptr;
+  throw std::invalid_argument("f16 kernel '" + std::string(name != nullptr ? name : "(null)") +
+                              "' is not one this CPU runs (" + known + "widened)");
+}
+
+// The best one, or PFRT_F16_KERNEL's choice.
+const F16GemmKernel* initial_f16() {
+  const char* wanted = std::getenv("PFRT_F16_KERNEL");
+  if (wanted == nullptr || *wanted == '\0') {
+    const std::vector<const char*> names = supported_f16_isas();
+    return names.empty() ? nullptr : f16_named(names.front());
+  }
+  try {
+    return f16_named(wanted);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("PFRT_F16_KERNEL: ") + e.what());
+  }
+}
+
+std::atomic<const F16GemmKernel*>& current_f16() {
+  static std::atomic<const F16GemmKernel*> chosen{initial_f16()};
+  return chosen;
+}
+
+}  // namespace
+
+const F16GemmKernel* f16_gemm_kernel() { return current_f16().load(std::memory_order_acquire); }
+
+std::vector<const char*> supported_f16_isas() {
+  std::vector<const char*> names;
+  for (const F16GemmKernel* k : supported_f16()) names.push_back(k->isa);
+  return names;
+}
+
+void use_f16_isa(const char* name) { current_f16().store(f16_named(name), std::memory_order_release); }
 
 void layer_norm(const float* x, size_t x_stride, size_t rows, size_t dim, const float* gamma, const float* beta,
                 float eps, float* y, size_t y_stride) {

@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu/kernels/gemm_output.hpp"
+
 namespace pfrt::cpu::kernels {
 
 // The activation value stored for q_x in [-127, 127].
@@ -28,8 +30,8 @@ enum class Int8Format : uint8_t {
 enum class Int8Feature : uint8_t { kNone, kAvx512Vnni, kAvxVnni, kDotprod };
 
 // One run of an int8 kernel: rows [0, rows) from these pointers, the output columns below
-// `out` of panels [panel_begin, panel_end).
-struct Int8GemmArgs {
+// `out` of panels [panel_begin, panel_end) (GemmOutput).
+struct Int8GemmArgs : GemmOutput {
   size_t rows;
   size_t k;  // `in` rounded up to the k group
   const void* q;
@@ -37,12 +39,6 @@ struct Int8GemmArgs {
   const float* x_scales;
   const int8_t* panels;
   const uint32_t* params;  // per panel: correction, scales, bias (3 x W words)
-  size_t out, panel_begin, panel_end;
-  float* y;
-  size_t y_stride;
-  unsigned activation;  // 0 none, 1 GELU erf, 2 GELU tanh (as GemmKernel::run)
-  const float* residual;
-  size_t residual_stride;
 };
 
 struct Int8GemmKernel {

@@ -7,6 +7,7 @@
 // for every caller).
 #include <cstddef>
 
+#include "cpu/kernels/f16_kernel.hpp"
 #include "cpu/kernels/int8_kernel.hpp"
 
 #ifndef PFRT_KERNEL_ISA
@@ -42,5 +43,7 @@ void gemm(size_t rows, size_t in, const float* x, size_t x_stride, const float* 
 // list of them, best first (the dispatch keeps those the CPU runs).
 extern const Int8GemmKernel int8_scalar, int8_avx2, int8_avx_vnni, int8_avx512_vnni, int8_neon, int8_neon_dotprod;
 const Int8GemmKernel* const* int8_gemm_kernels(size_t* count);
+// gemm_f16_neon.cpp (f16_kernel.hpp): defined by the base set's objects on 64-bit ARM only.
+extern const F16GemmKernel f16_neon;
 
 }  // namespace pfrt::cpu::kernels::PFRT_KERNEL_ISA

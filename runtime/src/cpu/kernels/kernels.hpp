@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpu/kernels/attention_blocks.hpp"
+#include "cpu/kernels/f16_kernel.hpp"
 #include "cpu/kernels/int8_kernel.hpp"
 #include "format/model_spec.hpp"
 
@@ -112,5 +113,18 @@ std::vector<const char*> supported_int8_isas();
 // Test hook like use_isa: later int8 GEMMs use the named kernel, one of supported_int8_isas()
 // (until the next use_isa or use_int8_isa); std::invalid_argument for any other name.
 void use_int8_isa(const char* name);
+
+// --- gemm_f16_*.cpp (f16_kernel.hpp)
+// The f16 GEMM that f16 models use (cpu::PackedLinearF16 keeps the one that packed its weights),
+// or null: this CPU has no f16 arithmetic (x86; ARM before ARMv8.2), or the environment asks for
+// widened weights (PFRT_F16_KERNEL=widened), and f16 models run as f32 on widened weights.
+const F16GemmKernel* f16_gemm_kernel();
+// Every f16 kernel this CPU runs ("neon-fp16"; none on x86), best first.
+std::vector<const char*> supported_f16_isas();
+// Test hook like use_int8_isa: later f16 models use the named kernel, one of
+// supported_f16_isas(), or none for "widened"; std::invalid_argument for any other name. The
+// environment variable PFRT_F16_KERNEL sets the same choice at start-up (an unknown name there
+// is an error at the first f16 model's session).
+void use_f16_isa(const char* name);
 
 }  // namespace pfrt::cpu::kernels
