@@ -14,7 +14,7 @@ PackedModel::PackedModel(const core::Model& model, const std::vector<plan::Linea
   const auto copies = [&](const plan::LinearLayer& l) {
     return l.weight.kind == plan::WeightRef::Kind::kBlock ? branches : 1u;
   };
-  // f16 arithmetic where the CPU has it, for every layer but the patch embedding (run_stem's).
+  // f16 arithmetic where the CPU has it, for every layer.
   const bool f16_model = model.config().quantization.precision == format::Precision::kF16;
   const kernels::F16GemmKernel* f16_kernel = nullptr;
   try {
@@ -23,8 +23,7 @@ PackedModel::PackedModel(const core::Model& model, const std::vector<plan::Linea
     core::fail(PFRT_INVALID_ARGUMENT, e.what());
   }
   const auto f16 = [&](const plan::LinearLayer& l) {
-    return f16_kernel != nullptr && l.quantization.precision == format::Precision::kF16 &&
-           !(l.weight.kind == plan::WeightRef::Kind::kGlobal && l.weight.global == format::GlobalTensor::kPatchWeight);
+    return f16_kernel != nullptr && l.quantization.precision == format::Precision::kF16;
   };
   const auto layer_bytes = [&](const plan::LinearLayer& l) {
     if (l.int8()) return PackedLinearInt8::storage_bytes(l.in, l.out);

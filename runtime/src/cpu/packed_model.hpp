@@ -2,8 +2,8 @@
 // the model shares them read-only (N camera streams on one model hold one copy, not N). One
 // PackedLinear per linear layer of the execution plan: global layers (stem, head) once,
 // branch layers once per branch. An f16 model's layers are packed as f16 for the f16 GEMM where
-// the CPU has f16 arithmetic (kernels::f16_gemm_kernel()), but for the patch embedding, which the
-// stem runs as f32 on widened weights; elsewhere every layer is f32 on widened weights.
+// the CPU has f16 arithmetic (kernels::f16_gemm_kernel()); elsewhere every layer is f32 on
+// widened weights.
 #pragma once
 
 #include <memory>

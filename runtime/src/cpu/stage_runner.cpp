@@ -314,18 +314,20 @@ void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, s
     core::fail(PFRT_INTERNAL_ERROR, "cpu backend: the plan's stem is not gather, embedding, tokens");
   }
   const Stage &gather = stem[0], &embed = stem[1], &tokens = stem[2];
-  // f32 or int8 (an int8 block quantises the patches it gathered, rows of the batch's n x N).
-  const bool int8 = plan_.linears()[embed.linear].int8();
-  const PackedLinear* layer = int8 ? nullptr : &packed_.layer(embed.linear, 0);
+  // f32, int8 (an int8 block quantises the patches it gathered, rows of the batch's n x N) or
+  // f16 arithmetic (a block rounds its patches to f16).
+  const bool int8 = plan_.linears()[embed.linear].int8(), f16 = !int8 && packed_.f16(embed.linear);
+  const PackedLinear* layer = int8 || f16 ? nullptr : &packed_.layer(embed.linear, 0);
   const PackedLinearInt8* layer8 = int8 ? &packed_.int8_layer(embed.linear, 0) : nullptr;
+  const PackedLinearF16* layer16 = f16 ? &packed_.f16_layer(embed.linear, 0) : nullptr;
   const size_t patch_dim = gather.out.cols, d = tokens.out.cols, per_image = gather.out.rows;
   float* patches = plan::locate(plan_, memory, gather.out);
   float* embedded = plan::locate(plan_, memory, embed.out);
   float* x0 = plan::locate(plan_, memory, tokens.out);
   const float* pos = plan::resolve(model_.weights(), tokens.pos, 0);
-  void* quantized = nullptr;
-  if (int8) {
-    if (!embed.has_scratch) core::fail(PFRT_INTERNAL_ERROR, "cpu backend: an int8 stem without its scratch");
+  void* quantized = nullptr;  // the int8 or f16 patches
+  if (int8 || f16) {
+    if (!embed.has_scratch) core::fail(PFRT_INTERNAL_ERROR, "cpu backend: an int8 or f16 stem without its scratch");
     plan::View scratch;
     scratch.buffer = embed.scratch;
     quantized = plan::locate(plan_, memory, scratch);
@@ -333,7 +335,8 @@ void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, s
   // Blocks of whole register tiles, about two per thread. Each block is gathered, embedded and
   // placed by one thread, so its patches (as large as the stem's weights: N x P*P*C) are
   // multiplied where they were written, in that core's cache.
-  const size_t tile = int8 ? layer8->rows_per_tile() : layer->rows_per_tile(), threads = team.threads();
+  const size_t tile = int8 ? layer8->rows_per_tile() : f16 ? layer16->rows_per_tile() : layer->rows_per_tile();
+  const size_t threads = team.threads();
   // The register tiles are dealt evenly (blocks differ by one tile at most): 196 patch rows of
   // 8-row tiles in 4 blocks of 7, 6, 6, 6 tiles rather than 7, 7, 7, 3.5.
   const size_t tiles = (count + tile - 1) / tile;
@@ -350,6 +353,11 @@ void StageRunner::run_stem(const plan::Memory& memory, size_t n, size_t first, s
       layer8->quantize(total, begin, begin + rows, patches, patch_dim, quantized);
       quantize_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(core::Clock::now() - start).count();
       layer8->run(total, begin, begin + rows, quantized, embedded, d, 0, layer8->panels());
+    } else if (f16) {
+      const core::Clock::time_point start = core::Clock::now();
+      layer16->convert(begin, begin + rows, patches, patch_dim, quantized);
+      quantize_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(core::Clock::now() - start).count();
+      layer16->run(begin, begin + rows, quantized, embedded, d, 0, layer16->panels());
     } else {
       layer->run(rows, patches + begin * patch_dim, patch_dim, embedded + begin * d, d, 0, layer->panels());
     }
