@@ -97,7 +97,10 @@ bool spin_until(uint32_t spin_us, const Done& done) {
 }  // namespace
 
 WorkerTeam::WorkerTeam(uint32_t helpers, uint32_t spin_us, const cpu_set_t* pin)
-    : claims_(std::make_unique<ClaimWord[]>(size_t{helpers} + 1)), spin_us_(spin_us), pinned_(pin != nullptr) {
+    : claim_words_(helpers + 1),
+      claims_(std::make_unique<ClaimWord[]>(claim_words_)),
+      spin_us_(spin_us),
+      pinned_(pin != nullptr) {
   CPU_ZERO(&pin_);
   if (pin != nullptr) pin_ = *pin;
   helpers_.reserve(helpers);
@@ -167,7 +170,7 @@ uint32_t range_begin(uint32_t r, uint32_t items, uint32_t ranges) { return uint3
 void WorkerTeam::run_region(uint32_t items, Task task, void* context) {
   const uint32_t epoch = ++epoch_;
   const uint64_t open = uint64_t(epoch) << 32;
-  const uint32_t words = threads(), ranges = std::min(active_threads(), items);
+  const uint32_t words = claim_words_, ranges = std::min(active_threads(), items);
   for (uint32_t r = 0; r < words; ++r) claims_[r].word.store(open | kClosed, std::memory_order_relaxed);
   task_.store(task, std::memory_order_release);
   context_.store(context, std::memory_order_release);
@@ -198,7 +201,7 @@ void WorkerTeam::run_region(uint32_t items, Task task, void* context) {
 
 uint32_t WorkerTeam::claim_and_run(uint32_t home) {
   const bool leader = home == 0;  // the leader counts its items off remaining_ at the end
-  const uint32_t words = threads();
+  const uint32_t words = claim_words_;
   uint32_t ran = 0;
   for (uint32_t k = 0; k < words; ++k) {
     std::atomic<uint64_t>& claim = claims_[(home + k) % words].word;

@@ -114,7 +114,9 @@ class WorkerTeam {
   // Helpers with an index below it take part; the others sleep on it (futex word).
   std::atomic<uint32_t> active_{0};
 
-  // threads() claim words, one per possible home range.
+  // claim_words_ (helpers + 1) claim words, one per possible home range. The count is kept apart
+  // from helpers_, which the constructor is still filling while the first helpers run.
+  uint32_t claim_words_;
   std::unique_ptr<ClaimWord[]> claims_;
 
   // Items of the current region not finished yet (futex word: the leader sleeps on it), and
